@@ -1,0 +1,1 @@
+"""milink: Managed Instance link in the terminal."""

@@ -1,0 +1,3 @@
+from milink_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,63 @@
+"""Command line entry point.
+
+``--help`` and ``--version`` must stay instant: this module imports neither Textual nor the
+Azure SDK; each command imports what it needs when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
+SCENARIOS = ("fresh", "ready", "linked", "lagging", "broken", "sql2019", "mi-primary", "scale")
+
+
+def package_version() -> str:
+    try:
+        return version("milink-tui")
+    except PackageNotFoundError:  # running from a source tree without an install
+        return "0+unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="milink",
+        description=(
+            "Link a SQL Server database to an Azure SQL Managed Instance and keep the link "
+            "healthy, from a terminal. Without a command, opens the app."
+        ),
+        epilog="Try it safely with `milink --lab`: a simulated SQL Server and Azure on loopback.",
+    )
+    parser.add_argument("--version", action="version", version=f"milink {package_version()}")
+    parser.add_argument(
+        "--lab", action="store_true", help="start the built-in lab and open the app against it"
+    )
+    parser.add_argument(
+        "--scenario", choices=SCENARIOS, default="fresh", help="lab scenario for --lab (default: fresh)"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    lab = sub.add_parser("lab", help="run the simulated SQL Server + Azure lab")
+    lab_sub = lab.add_subparsers(dest="lab_command", metavar="LAB_COMMAND", required=True)
+    serve = lab_sub.add_parser("serve", help="serve the lab until SIGTERM/SIGINT")
+    serve.add_argument("--scenario", choices=SCENARIOS, default="fresh")
+    serve.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
+    serve.add_argument("--json", action="store_true", help="print one JSON line with endpoints when ready")
+    serve.add_argument("--state-dir", default=None, help="where to write the lab CA (default: a temp dir)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "lab":
+        from milink_tui.lab.serve import run
+
+        return run(scenario=args.scenario, speed=args.speed, json_line=args.json, state_dir=args.state_dir)
+    from milink_tui.launch import run_app
+
+    return run_app(lab=args.lab, scenario=args.scenario)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""``milink lab serve``: the lab as its own process.
+
+It makes a throwaway CA, starts one TDS listener per simulated SQL Server, the HTTPS ARM +
+Entra endpoint and the control API on loopback, runs the replication clock, prints one JSON
+line with every endpoint when ready (``--json``), and exits 0 on SIGTERM/SIGINT after
+cancelling its tasks. Clients (the app, tests) launch it; nothing imports it in-process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import ssl
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("milink.lab")
+
+TICK_SECONDS = 0.1
+
+
+def run(scenario: str = "fresh", speed: float = 1.0, json_line: bool = False, state_dir: str | None = None) -> int:
+    logging.basicConfig(level=os.environ.get("MILINK_LAB_LOG", "WARNING"), stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        asyncio.run(_main(scenario, speed, json_line, state_dir))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _certificates(state_dir: Path) -> tuple[Path, ssl.SSLContext, ssl.SSLContext]:
+    """A lab CA and a server certificate for localhost/127.0.0.1 (what the clients validate)."""
+    import trustme
+
+    ca = trustme.CA(organization_name="milink lab")
+    leaf = ca.issue_cert("localhost", "127.0.0.1", "::1")
+    ca_file = state_dir / "lab-ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    https = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    leaf.configure_cert(https)
+    tds = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    leaf.configure_cert(tds)
+    tds.maximum_version = ssl.TLSVersion.TLSv1_2  # TLS inside PRELOGIN: 1.3 breaks ODBC Driver 18
+    return ca_file, https, tds
+
+
+async def _main(scenario: str, speed: float, json_line: bool, state_dir: str | None) -> None:
+    from aiohttp import web
+
+    from .arm.server import serve_arm
+    from .control import Control
+    from .replication import ReplicationEngine
+    from .scenarios import SA_PASSWORD, build
+    from .sqlserver import SqlServerBackend
+    from .tds.server import serve_tds
+
+    folder = Path(state_dir) if state_dir else Path(tempfile.mkdtemp(prefix="milink-lab-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    ca_file, https_ctx, tds_ctx = _certificates(folder)
+
+    world = build(scenario, speed)
+    engine = ReplicationEngine(world)
+
+    tds_servers = {}
+    for name in list(world.sql_instances):
+        backend = SqlServerBackend(world, name, engine)
+        tds_servers[name] = await serve_tds(backend, host="127.0.0.1", port=0, ssl_context=tds_ctx)
+    arm = await serve_arm(world, engine, https_ctx, host="127.0.0.1", port=0)
+
+    control = Control(world, engine, lambda name: build(name, world.clock.speed),
+                      extras=getattr(arm, "control_actions", {}))
+    runner = web.AppRunner(control.app(), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    control_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    ticker = asyncio.create_task(_tick(world, engine, stop))
+
+    first = next(iter(tds_servers))
+    info: dict[str, Any] = {
+        "sql": {"host": "localhost", "port": tds_servers[first].port, "user": "sa", "password": SA_PASSWORD,
+                "ca_file": str(ca_file), "server_name": first},
+        "sql_servers": [{"server_name": n, "host": "localhost", "port": s.port} for n, s in tds_servers.items()],
+        "arm": {"base_url": arm.base_url, "ca_file": str(ca_file),
+                "subscription_id": next(iter(world.subscriptions))},
+        "entra": {"authority": arm.authority, "tenant_id": world.tenant_id,
+                  **getattr(arm, "client_info", {})},
+        "control": {"url": f"http://127.0.0.1:{control_port}"},
+        "scenario": scenario,
+        "pid": os.getpid(),
+    }
+    (folder / "lab.json").write_text(json.dumps(info))
+    if json_line:
+        sys.stdout.write(json.dumps(info) + "\n")
+        sys.stdout.flush()
+    else:
+        sys.stdout.write(_banner(info))
+        sys.stdout.flush()
+    try:
+        await stop.wait()
+    finally:
+        ticker.cancel()
+        await asyncio.gather(ticker, return_exceptions=True)
+        for server in tds_servers.values():
+            await server.close()
+        await arm.close()
+        await runner.cleanup()
+
+
+async def _tick(world, engine, stop: asyncio.Event) -> None:
+    """Advance replication by the simulated time that passed, about ten times a second."""
+    last = world.clock.seconds()
+    while not stop.is_set():
+        await asyncio.sleep(TICK_SECONDS)
+        now = world.clock.seconds()
+        try:
+            engine.tick(now - last)
+        except Exception:  # a bug in one tick must not take the lab down
+            log.exception("replication tick failed")
+        last = now
+
+
+def _banner(info: dict[str, Any]) -> str:
+    sql, arm = info["sql"], info["arm"]
+    return (
+        f"milink lab ({info['scenario']}) ready\n"
+        f"  SQL Server  {sql['server_name']}: tcp:{sql['host']},{sql['port']}  user {sql['user']}  "
+        f"password {sql['password']}\n"
+        f"  Azure ARM   {arm['base_url']}  subscription {arm['subscription_id']}\n"
+        f"  lab CA      {sql['ca_file']}\n"
+        f"  control     {info['control']['url']}\n"
+        "Ctrl+C stops it.\n"
+    )

@@ -1,0 +1,1 @@
+"""Long-lived helpers the app and the tests share (no Textual imports)."""
