@@ -143,6 +143,14 @@ class ReplicationEngine:
 
     # ------------------------------------------------------------------ the clock
 
+    def advance(self, seconds: float, step: float = 1.0) -> None:
+        """Move simulated time forward by ``seconds`` and replicate through it in ``step`` slices."""
+        while seconds > 1e-9:
+            dt_ = min(step, seconds)
+            self.world.clock.advance(dt_)
+            self.tick(dt_)
+            seconds -= dt_
+
     def tick(self, seconds: float) -> None:
         """Advance the world by ``seconds`` of simulated time."""
         if seconds <= 0:
@@ -357,7 +365,11 @@ class ReplicationEngine:
     # ------------------------------------------------------------------ LinkOps: SQL Server side
 
     def sql_dag_created(self, instance: SqlInstance, dag: AvailabilityGroup) -> None:
-        log.info("DAG %s created on %s", dag.name, instance.name)
+        """A DAG whose local AG has no databases (managed instance first) can only receive."""
+        local = instance.find_ag(dag.replicas[0].server_name) if dag.replicas else None
+        if local is not None and not local.databases:
+            dag.role = "SECONDARY"
+        log.info("DAG %s created on %s as %s", dag.name, instance.name, dag.role)
 
     def sql_dag_dropped(self, instance: SqlInstance, dag: AvailabilityGroup) -> None:
         dag.streams.clear()
