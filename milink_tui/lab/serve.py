@@ -39,7 +39,7 @@ def _certificates(state_dir: Path) -> tuple[Path, ssl.SSLContext, ssl.SSLContext
     import trustme
 
     ca = trustme.CA(organization_name="milink lab")
-    leaf = ca.issue_cert("localhost", "127.0.0.1", "::1")
+    leaf = ca.issue_cert("localhost", "127.0.0.1", "::1", common_name="localhost")
     ca_file = state_dir / "lab-ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
     https = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
