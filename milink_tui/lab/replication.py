@@ -24,6 +24,7 @@ from .model import (
     MiLink,
     SqlInstance,
     World,
+    new_guid,
 )
 
 log = logging.getLogger("milink.lab.replication")
@@ -64,7 +65,8 @@ ERR_1412 = (
     "encompassed in the local copy of the database log."
 )
 
-_URL = re.compile(r"^tcp://(?P<host>[^:;/]+):(?P<port>\d+)(?:;server=\[(?P<server>[^\]]*)\])?$", re.I)
+_URL = re.compile(r"^tcp://(?P<host>[^:;/]+):(?P<port>\d+)(?:;server=\[(?P<server>[^\]]*)\])?"
+                  r"(?:;database=\[[^\]]*\])?$", re.I)  # ;Database=[db]: managed instance as initial primary
 
 
 @dataclass
@@ -277,6 +279,12 @@ class ReplicationEngine:
                 DataFile(2, 1, f"{dbname}_log", f"/var/opt/mssql/data/{dbname}_log.ldf", max(64, pages // 4), 0),
             ]
         p.instance.databases[dbname] = db
+        local = p.instance.find_ag(p.dag.replicas[0].server_name)
+        if local is not None:
+            if dbname not in local.databases:
+                local.databases.append(dbname)
+            db.group_database_id = new_guid()
+            db.replica_id = local.replicas[0].replica_id if local.replicas else None
         return db
 
     def _mark_commit(self, stream: DbStream, primary: Database | MiDatabase) -> None:

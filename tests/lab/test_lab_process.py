@@ -298,7 +298,7 @@ def _arm_forced_failover(lab, link_name: str) -> None:
             async with SqlManagementClient(cred, info.arm["subscription_id"], base_url=info.arm["base_url"],
                                            transport=transport) as client:
                 poller = await client.distributed_availability_groups.begin_failover(
-                    "rg-milink-lab", "sqlmi-lab-gp", link_name, {"failover_type": "ForcedAllowDataLoss"},
+                    "rg-milink-lab", "sqlmi-lab-gp", link_name, {"failoverType": "ForcedAllowDataLoss"},
                     polling_interval=0)
                 result = await poller.result()
                 assert result.instance_link_role == "Primary"
