@@ -646,6 +646,17 @@ class AzureClient:
             if not (e.cause == NOT_FOUND and e.code in (None, "ResourceNotFound")):
                 raise
 
+    async def delete_database(self, mi: ManagedInstanceRef, name: str) -> None:
+        """Drop a managed database (rollback of a copy a link created); already gone is fine."""
+        try:
+            with _mapped(f"Delete database {name} on {mi.name}", name):
+                poller = await self._sql(mi).managed_databases.begin_delete(mi.resource_group, mi.name, name,
+                                                                           polling_interval=self.session.polling_interval)
+                await poller.result()
+        except AzureError as e:
+            if e.cause != NOT_FOUND:
+                raise
+
     async def update_replication_mode(self, mi: ManagedInstanceRef, name: str, mode: str, *,
                                       progress: Progress | None = None) -> dict[str, Any] | None:
         """PATCH ``replicationMode`` (Async / Sync); returns the link."""

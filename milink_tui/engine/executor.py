@@ -3,8 +3,9 @@
 Rules that make it safe to re-run after a crash:
 - every step checks before it acts; a step already done is recorded as ``present`` and
   counted as *not created by this run* (so rollback leaves it alone);
-- ``started`` is journaled before ``apply``: if the process dies in between and the object
-  exists on the next run, it was this run that made it (created=True);
+- ``started`` is journaled before ``apply``: if the process dies (or the step fails) in
+  between and the object exists on the next run, this run made it (created=True) — the check
+  before the interrupted apply had found nothing;
 - rollback undoes, in reverse order, only steps this run created — never a user database,
   never an object that was there before.
 """
@@ -85,7 +86,8 @@ class Executor:
             self._emit(step, "running")
             try:
                 if await step.check(self.ctx):
-                    created = interrupted and rec is not None and rec.state == "started"
+                    # it did not exist when the interrupted attempt checked, so that attempt made it
+                    created = interrupted
                     self.journal.append({"step": step.id, "event": "applied" if created else "present",
                                          "created": created})
                     self._emit(step, "skipped" if not created else "done",
@@ -112,12 +114,12 @@ class Executor:
             rec = records.get(step.id)
             if rec is None:
                 continue
-            made = rec.created or rec.state == "started"
-            if not made or step.undo is None:
+            uncertain = rec.state in ("started", "failed")  # died or failed mid-apply: look first
+            if not (rec.created or uncertain) or step.undo is None:
                 continue
             self._emit(step, "undoing")
             try:
-                if rec.state == "started" and not await step.check(self.ctx):
+                if uncertain and not await step.check(self.ctx):
                     self.journal.append({"step": step.id, "event": "undone", "detail": "was never made"})
                     continue
                 await step.undo(self.ctx)

@@ -31,6 +31,8 @@ class AzureLinkApi(Protocol):
 
     async def delete_link(self, mi: ManagedInstanceRef, name: str) -> None: ...
 
+    async def delete_database(self, mi: ManagedInstanceRef, name: str) -> None: ...
+
 
 @dataclass
 class Secrets:
@@ -236,6 +238,9 @@ def link_steps(plan: LinkPlan, spec: LinkSpec) -> list[Step]:
 
     async def link_undo(c: ExecContext) -> None:
         await c.azure.delete_link(plan.mi, spec.link_name)
+        if plan.direction == "sql-first":
+            # the copy this link seeded did not exist before (validation checks that): remove it too
+            await c.azure.delete_database(plan.mi, spec.database)
 
     async def sync_check(c: ExecContext) -> bool:
         return _synchronizing(await c.azure.get_link(plan.mi, spec.link_name))

@@ -37,6 +37,7 @@ SQL_MINIMUM = {
     "distributedAvailabilityGroups": "2021-05-01-preview",
     "serverTrustCertificates": "2021-05-01-preview",
     "endpointCertificates": "2021-05-01-preview",
+    "databases": "2017-03-01-preview",
     "setRole": "2022-11-01-preview",
     "failover": "2023-08-01-preview",
     "operations": "2014-04-01",

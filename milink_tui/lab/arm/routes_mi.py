@@ -161,6 +161,52 @@ def delete_trust_cert(ctx: Ctx) -> web.Response:
         location=mi.location, api_version=ctx.api_version, origin=ctx.origin, apply=apply)
 
 
+# --------------------------------------------------------------------------- managed databases
+
+
+def _db_json(mi: ManagedInstance, db) -> dict:
+    return {"id": f"{mi.resource_id}/databases/{db.name}", "name": db.name,
+            "type": "Microsoft.Sql/managedInstances/databases", "location": mi.location,
+            "properties": {"status": db.state, "collation": db.collation,
+                           "creationDate": None, "defaultSecondaryLocation": None}}
+
+
+def _find_db(mi: ManagedInstance, name: str):
+    db = mi.databases.get(name.lower())
+    if db is None:
+        raise resource_not_found("Microsoft.Sql/managedInstances/databases", name)
+    return db
+
+
+def list_databases(ctx: Ctx) -> web.Response:
+    mi = managed_instance(ctx, parent=True)
+    return paged(ctx, [_db_json(mi, d) for d in sorted(mi.databases.values(), key=lambda d: d.name.lower())])
+
+
+def get_database(ctx: Ctx) -> web.Response:
+    mi = managed_instance(ctx, parent=True)
+    return ok(_db_json(mi, _find_db(mi, ctx.params["db"])))
+
+
+def delete_database(ctx: Ctx) -> web.Response:
+    """Dropping a database that a link still replicates is refused, as on a real instance."""
+    mi = managed_instance(ctx, parent=True, ready=True)
+    db = mi.databases.get(ctx.params["db"].lower())
+    if db is None:
+        return web.Response(status=204)
+    for link in mi.links.values():
+        if db.name.lower() in (d.lower() for d in link.databases):
+            raise ArmError(409, "ManagedDatabaseInDistributedAvailabilityGroup",
+                           f"Database '{db.name}' is part of link '{link.name}'. Delete the link first.")
+
+    def apply() -> None:
+        mi.databases.pop(db.name.lower(), None)
+
+    return ctx.state.lro.start(
+        kind="certDelete", family="managedDatabases", subscription_id=mi.subscription_id,
+        location=mi.location, api_version=ctx.api_version, origin=ctx.origin, apply=apply)
+
+
 def register(router: Router) -> None:
     mi = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Sql/managedInstances/{mi}"
     router.add("GET", "/subscriptions/{sub}/providers/Microsoft.Sql/managedInstances", list_all,
@@ -173,3 +219,6 @@ def register(router: Router) -> None:
     router.add("GET", mi + "/serverTrustCertificates", list_trust_certs, type_name="serverTrustCertificates")
     for method, handler in (("GET", get_trust_cert), ("PUT", put_trust_cert), ("DELETE", delete_trust_cert)):
         router.add(method, mi + "/serverTrustCertificates/{cert}", handler, type_name="serverTrustCertificates")
+    router.add("GET", mi + "/databases", list_databases, type_name="databases")
+    router.add("GET", mi + "/databases/{db}", get_database, type_name="databases")
+    router.add("DELETE", mi + "/databases/{db}", delete_database, type_name="databases")

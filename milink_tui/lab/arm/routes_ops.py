@@ -19,6 +19,6 @@ def operation_result(ctx: Ctx) -> web.Response:
 
 def register(router: Router) -> None:
     loc = "/subscriptions/{sub}/providers/Microsoft.Sql/locations/{loc}/"
-    for family in ("distributedAvailabilityGroups", "serverTrustCertificates"):
+    for family in ("distributedAvailabilityGroups", "serverTrustCertificates", "managedDatabases"):
         router.add("GET", loc + family + "AzureAsyncOperation/{op}", async_operation, type_name="operations")
         router.add("GET", loc + family + "OperationResults/{op}", operation_result, type_name="operations")
