@@ -97,8 +97,8 @@ async def test_instance_facts(az: AzureClient, world: World) -> None:
     assert facts.storage_gb == 512 and facts.collation == "SQL_Latin1_General_CP1_CI_AS"
     assert facts.is_general_purpose_v2 is False and facts.max_links == 100
     assert facts.link_count == 3 and sorted(facts.link_names) == ["DAG_CRM", "DAG_Orders", "DAG_SalesDb"]
-    # the lab serves neither managed databases nor failover groups: unknown, not an error
-    assert facts.database_names == [] and facts.in_failover_group is None
+    # the link secondaries are databases on the instance; failover groups are not served: unknown
+    assert facts.database_names == ["CRM", "Orders", "SalesDb"] and facts.in_failover_group is None
 
 
 async def test_links_carry_the_wire_names_the_engine_reads(az: AzureClient, world: World) -> None:
