@@ -181,7 +181,8 @@ async def read_server(sql: SqlRunner) -> ServerFacts:
 
 
 async def read_databases(sql: SqlRunner) -> list[DatabaseFacts]:
-    """Two round trips whatever the number of databases: the list, then every database's features."""
+    """At most two round trips whatever the number of databases: the list, then the features of
+    the databases that have FILESTREAM / memory-optimized containers."""
     rows = (await sql.query("databases")).first.dicts()
     out = [
         DatabaseFacts(
@@ -197,7 +198,10 @@ async def read_databases(sql: SqlRunner) -> list[DatabaseFacts]:
         )
         for r in rows
     ]
-    online = [d for d in out if d.state == "ONLINE"]
+    # FILESTREAM, FileTables and In-Memory OLTP all need a container file (sys.master_files type 2):
+    # only those databases need the per-database look, which keeps big instances cheap.
+    containers = {r["name"] for r in rows if int(r["filestream_or_xtp_containers"] or 0) > 0}
+    online = [d for d in out if d.state == "ONLINE" and d.name in containers]
     if online:
         features = await sql.run(features_batch([d.name for d in online]))
         by_name = {d.name: d for d in online}
