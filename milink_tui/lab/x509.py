@@ -40,17 +40,3 @@ def self_signed_der(subject: str, start: dt.datetime, expiry: dt.datetime, issue
     from cryptography.hazmat.primitives.serialization import Encoding
 
     return cert.public_bytes(Encoding.DER)
-
-
-def describe_der(der: bytes) -> dict:
-    """Subject, issuer, validity and serial of a DER certificate (raises ValueError if not one)."""
-    cert = x509.load_der_x509_certificate(der)
-    cn = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    icn = cert.issuer.get_attributes_for_oid(NameOID.COMMON_NAME)
-    return {
-        "subject": cn[0].value if cn else cert.subject.rfc4514_string(),
-        "issuer": icn[0].value if icn else cert.issuer.rfc4514_string(),
-        "start": cert.not_valid_before_utc.replace(tzinfo=None),
-        "expiry": cert.not_valid_after_utc.replace(tzinfo=None),
-        "serial": format(cert.serial_number, "x"),
-    }
