@@ -449,7 +449,7 @@ class Faults:
     arm_status_remaining: int = 0
     arm_retry_after: int | None = None
     fail_next_lro: str | None = None  # error code for the next LRO
-    tds_drop_next: int = 0  # drop the next N TDS connections after login
+    tds_drop_next: int = 0  # drop the connection of the next N TDS requests
 
 
 @dataclass

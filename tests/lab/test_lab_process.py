@@ -7,6 +7,7 @@ Azure SDK over HTTPS, with the lab's own counters as the referee.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -305,3 +306,17 @@ def _arm_forced_failover(lab, link_name: str) -> None:
             await cred.close()
 
     asyncio.run(go())
+
+
+def test_injected_tds_drop_breaks_one_connection_and_the_next_one_works(lab_factory) -> None:
+    import pyodbc
+
+    lab = lab_factory("linked")
+    conn = odbc18(lab.info)
+    control(lab.info.control_url, "/fault", {"tds_drop": 1})
+    with pytest.raises(pyodbc.Error, match=r"08S01|Communication link failure|TCP Provider"):
+        conn.cursor().execute("SELECT 1").fetchone()
+    with contextlib.suppress(pyodbc.Error):
+        conn.close()
+    with odbc18(lab.info) as again:
+        assert again.cursor().execute("SELECT 1").fetchone()[0] == 1

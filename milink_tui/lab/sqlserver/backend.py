@@ -13,7 +13,7 @@ from typing import Any
 
 from ..hooks import LinkOps
 from ..model import SqlInstance, World
-from ..tds.backend import Outcome, Param, ReturnStatus, Session, SqlError
+from ..tds.backend import DropConnection, Outcome, Param, ReturnStatus, Session, SqlError
 from .context import ExecEnv, ServerState, SqlSession, state_for
 from .engine import QueryEngine
 from .errors import TsqlError, sql_error
@@ -97,6 +97,9 @@ class SqlServerBackend:
     async def execute(self, session: Session, sql: str, params: list[Param]) -> list[Outcome]:
         """Run a batch; errors come back as ERROR messages after whatever ran before them."""
         self.world.count(f"tds:{self.instance.name}")
+        if self.world.faults.tds_drop_next > 0:  # control API: drop the next N requests' connections
+            self.world.faults.tds_drop_next -= 1
+            raise DropConnection()
         env = self._env(session)
         out: list[Outcome] = []
         try:

@@ -105,6 +105,10 @@ class SqlError(Exception):
         self.message = Message(number=number, text=text, severity=severity, state=state, line=line)
 
 
+class DropConnection(Exception):
+    """Raised by a backend to simulate a network drop: the server closes the socket, no reply."""
+
+
 class Session(Protocol):
     """Per-connection state the backend keeps (current database, SET options, temp objects)."""
 
@@ -152,6 +156,6 @@ class Backend(Protocol):
 
 # Re-exported for backends that build values.
 __all__ = [
-    "Backend", "Column", "Message", "Outcome", "Param", "ResultSet", "ReturnStatus", "RowCount",
+    "Backend", "Column", "DropConnection", "Message", "Outcome", "Param", "ResultSet", "ReturnStatus", "RowCount",
     "Session", "SqlError", "SqlType", "dt", "decimal", "uuid",
 ]

@@ -26,6 +26,7 @@ from typing import Any
 from . import tokens as tk
 from .backend import (
     Backend,
+    DropConnection,
     Message,
     Outcome,
     Param,
@@ -376,6 +377,9 @@ class _Connection:
             outcomes = await (runner() if runner else self.backend.execute(session, sql, params))
         except SqlError as exc:
             outcomes = [exc.message]
+        except DropConnection:
+            self.log.info("dropping TDS connection from %s (injected fault)", self.peer)
+            raise ConnectionClosed() from None
         except asyncio.CancelledError:
             raise
         except Exception as exc:
