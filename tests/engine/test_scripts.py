@@ -12,7 +12,8 @@ from milink_tui.engine.plan import LinkPlan, link_specs
 
 from .sample import sample_plan
 
-GOLDEN = Path(__file__).parent / "golden"
+# the example scripts in assets/ are the golden files (one copy, shown to users and checked here)
+GOLDEN = Path(__file__).resolve().parents[2] / "assets" / "example-scripts"
 
 
 @pytest.mark.parametrize("direction", ["sql-first", "mi-first"])
