@@ -1,5 +1,5 @@
 -- milink dashboard: every link on this SQL Server in one round trip (polite to production).
--- Result sets: link databases; seeding in progress; the endpoint certificate.
+-- Result sets: link databases; seeding in progress; the endpoint certificate; server name and clock.
 SET NOCOUNT ON;
 SET LOCK_TIMEOUT 2000;
 SELECT ag.name AS link_name,
@@ -21,6 +21,7 @@ LEFT JOIN sys.dm_hadr_availability_replica_states rrs ON rrs.group_id = ag.group
 LEFT JOIN sys.availability_replicas ar ON ar.replica_id = rrs.replica_id
 LEFT JOIN sys.dm_hadr_database_replica_states ldrs ON ldrs.group_id = ag.group_id AND ldrs.is_local = 1
 LEFT JOIN sys.dm_hadr_database_replica_states rdrs ON rdrs.group_id = ag.group_id AND rdrs.is_local = 0
+      AND rdrs.group_database_id = ldrs.group_database_id
 WHERE ag.is_distributed = 1
 ORDER BY ag.name;
 SELECT local_database_name, transferred_size_bytes, database_size_bytes, transfer_rate_bytes_per_second,
@@ -29,3 +30,4 @@ FROM sys.dm_hadr_physical_seeding_stats;
 SELECT c.name, c.expiry_date
 FROM sys.database_mirroring_endpoints e
 JOIN master.sys.certificates c ON c.certificate_id = e.certificate_id;
+SELECT @@SERVERNAME AS server_name, SYSUTCDATETIME() AS now_utc;

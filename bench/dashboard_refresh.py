@@ -1,0 +1,155 @@
+"""Dashboard refresh cost against the lab's `scale` scenario, at 100 and 500 links.
+
+Prints per size: round trips per refresh as the lab counted them (goal: one batch per SQL
+Server + one ARM link list per managed instance; ARM pages of 50 are shown separately), app
+CPU per refresh (fetch + parse + merge + table diff + paint, headless Textual, 160×50), the
+time of one full repaint, and RSS. Goal: ≤ 50 ms CPU per refresh at 500 links.
+
+The 100-link lab is the `scale` scenario built with links=100 (a child that patches the
+scenario table before `lab serve`; the lab code is untouched).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import resource
+import selectors
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("ODBCSYSINI", str(ROOT / ".odbc"))
+
+from milink_tui.services.lab_process import LabInfo, control  # noqa: E402
+
+SCALE_MIS = 5
+
+
+class ScaleLab:
+    """`milink lab serve --scenario scale` with ``links`` links (default 500)."""
+
+    def __init__(self, links: int = 500, speed: float = 1.0) -> None:
+        self.links, self.speed = links, speed
+        self.proc: subprocess.Popen[str] | None = None
+        self.info: LabInfo | None = None
+
+    def __enter__(self) -> ScaleLab:
+        code = ("import functools, sys\n"
+                "from milink_tui.lab import scenarios\n"
+                f"scenarios.SCENARIOS['scale'] = functools.partial(scenarios.scale, links={self.links})\n"
+                "from milink_tui.lab.serve import run\n"
+                f"sys.exit(run('scale', {self.speed}, json_line=True))\n")
+        self.proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, start_new_session=True, cwd=ROOT)
+        sel = selectors.DefaultSelector()
+        sel.register(self.proc.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]
+        if not sel.select(timeout=60):
+            raise RuntimeError("the scale lab did not start")
+        self.info = LabInfo(json.loads(self.proc.stdout.readline()))  # type: ignore[union-attr]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+    @property
+    def mis(self) -> list[tuple[str, str]]:
+        return [(f"sqlmi-scale-{i + 1:02d}", "rg-scale") for i in range(SCALE_MIS)]
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def measure(links: int, seconds: float = 10.0) -> dict[str, float]:
+    from milink_tui.screens.dashboard import DashboardApp, DashboardScreen
+    from milink_tui.services.dashboard_sources import lab_sources
+
+    with ScaleLab(links) as lab:
+        assert lab.info is not None
+        sources = await lab_sources(lab.info, Path(tempfile.mkdtemp()), managed_instances=lab.mis)
+        app = DashboardApp(lambda: DashboardScreen(sources, interval=60, min_interval=1, timeout=30))
+        async with app.run_test(size=(160, 50)) as pilot:
+            screen = app.dashboard
+            assert screen is not None
+            while screen.refreshes < 1 or len(screen.model.views) < links:
+                await pilot.pause(0.05)
+            await pilot.pause(0.2)
+            # round trips, as the lab counts them: N refreshes on demand with the loop paused
+            screen.poller.pause()
+            await asyncio.sleep(1.5)  # let an in-flight poll finish
+            control(lab.info.control_url, "/counters/reset", {})
+            n = 5
+            for _ in range(n):
+                await screen.poller.poll_once()
+            trips = control(lab.info.control_url, "/state")["round_trips"]
+            tds = sum(v for k, v in trips.items() if k.startswith("tds")) / n
+            arm_http = trips.get("arm", 0) / n
+            screen.poller.resume()
+            # steady state at a 1 s interval: the poller's own loop, as a user runs it
+            screen.set_refresh_interval(1.0)
+            sql_src = next(s for s in sources if s.kind == "sql")
+            polls0, arm0 = sql_src.round_trips, sum(s.round_trips for s in sources if s.kind == "arm")
+            c0, w0 = time.process_time(), time.perf_counter()
+            await asyncio.sleep(seconds)
+            cpu_total, wall_total = time.process_time() - c0, time.perf_counter() - w0
+            polls = sql_src.round_trips - polls0
+            arm_lists = sum(s.round_trips for s in sources if s.kind == "arm") - arm0
+            # and a refresh on demand, timed end to end (fetch, merge, repaint)
+            wall = []
+            for _ in range(3):
+                before = screen.refreshes
+                w1 = time.perf_counter()
+                screen.action_refresh_now()
+                while screen.refreshes == before or screen._flush_scheduled:  # noqa: ASYNC110
+                    await asyncio.sleep(0.002)
+                wall.append(time.perf_counter() - w1)
+            # a full repaint of the whole screen (what a resize or a new screen costs)
+            t0 = time.perf_counter()
+            for _ in range(5):
+                app.screen._compositor.render_update(full=True)
+            full_ms = (time.perf_counter() - t0) / 5 * 1000
+            flush_ms = statistics.median(screen.refresh_seconds[-10:]) * 1000
+    n_sql = sum(1 for s in sources if s.kind == "sql")
+    return {
+        "links": links, "sql_servers": n_sql, "managed_instances": len(lab.mis),
+        "sql_batches_per_refresh": tds, "arm_lists_per_refresh": arm_lists / max(1, polls),
+        "arm_http_per_refresh": arm_http, "refreshes": polls,
+        "cpu_ms_per_refresh": cpu_total / max(1, polls) * 1000, "core_percent": 100 * cpu_total / wall_total,
+        "wall_ms_per_refresh": statistics.median(wall) * 1000,
+        "merge_and_diff_ms": flush_ms, "full_repaint_ms": full_ms, "rss_mb": rss_mb(),
+    }
+
+
+def main() -> None:
+    for links in (100, 500):
+        r = asyncio.run(measure(links))
+        goal = r["sql_servers"] + r["managed_instances"]
+        trips = r["sql_batches_per_refresh"] + r["arm_lists_per_refresh"]
+        print(f"{links} links ({r['sql_servers']} SQL Server, {r['managed_instances']} MIs):")
+        print(f"  round trips/refresh: {r['sql_batches_per_refresh']:.1f} SQL batch + "
+              f"{r['arm_lists_per_refresh']:.1f} ARM link lists = {trips:.1f} (goal {goal})"
+              f"{'' if abs(trips - goal) < 0.01 else '  GOAL MISSED'}; ARM HTTP pages {r['arm_http_per_refresh']:.1f}")
+        print(f"  app CPU/refresh at 1 s: {r['cpu_ms_per_refresh']:.1f} ms = {r['core_percent']:.1f}% of a core "
+              f"over {r['refreshes']} refreshes"
+              f"{'  GOAL MISSED (50 ms)' if links == 500 and r['cpu_ms_per_refresh'] > 50 else ''}"
+              f"{'  GOAL MISSED (5%)' if links == 100 and r['core_percent'] > 5 else ''}")
+        print(f"  refresh on demand, end to end: {r['wall_ms_per_refresh']:.0f} ms wall (lab answering included)")
+        print(f"  merge + table diff: {r['merge_and_diff_ms']:.1f} ms; full repaint 160x50: "
+              f"{r['full_repaint_ms']:.1f} ms; RSS {r['rss_mb']:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

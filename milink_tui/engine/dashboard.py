@@ -1,0 +1,749 @@
+"""The live dashboard's model: normalise source answers, merge them per link, derive, alert.
+
+No Textual and no I/O here. Sources (one batched DMV query per SQL Server, one ARM link list
+per managed instance) arrive as :class:`SourceReport` — plain JSON-able dicts, so the very
+same objects are recorded, replayed and exported. :class:`DashboardModel` keeps the latest
+report per source, merges them per link name (DAG name == ARM link name), keeps a short
+history per link for the charts and derives the figures a DBA asks for (domain.md §8.3).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import math
+import re
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import metrics
+
+UTC = dt.timezone.utc
+HISTORY_FIELDS = ("send_queue_kb", "redo_queue_kb", "send_rate_kbs", "redo_rate_kbs", "lag_seconds")
+
+
+# --------------------------------------------------------------------------- time helpers
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(UTC)
+
+
+def as_utc(value: Any) -> dt.datetime | None:
+    """A datetime (naive = UTC, as SQL Server and the lab return them) or ISO text, as aware UTC."""
+    if value is None:
+        return None
+    if type(value) is dt.datetime:  # the hot path: DMV values, already parsed
+        tz = value.tzinfo
+        if tz is UTC:
+            return value
+        return value.replace(tzinfo=UTC) if tz is None else value.astimezone(UTC)
+    if isinstance(value, str):
+        if not value:
+            return None
+        text = value.strip()
+        if text.endswith("Z"):
+            text = text[:-1] + "+00:00"
+        try:
+            value = dt.datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return None
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    return None if value is None else as_utc(value).isoformat().replace("+00:00", "Z")  # type: ignore[union-attr]
+
+
+def _num(value: Any) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# --------------------------------------------------------------------------- source reports
+
+
+@dataclass
+class SourceReport:
+    """One answer (or failure) of one source. ``links`` maps link name -> normalised fields."""
+
+    source: str  # "sql:SQLLAB01" / "arm:sqlmi-lab-gp"
+    kind: str  # "sql" | "arm"
+    at: dt.datetime  # when the app received it (UTC)
+    links: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ok: bool = True
+    error: str | None = None
+    server_time: dt.datetime | None = None  # the source's own clock, for ages of its timestamps
+    round_trips: int = 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {"source": self.source, "kind": self.kind, "at": iso(self.at), "ok": self.ok,
+                "error": self.error, "server_time": iso(self.server_time), "round_trips": self.round_trips,
+                "links": jsonable(self.links)}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> SourceReport:
+        links = d.get("links") or {}
+        if d.get("kind") == "sql":
+            for link in links.values():
+                for db in link.get("databases") or []:
+                    for key in SQL_TIME_FIELDS:
+                        if db.get(key):
+                            db[key] = as_utc(db[key])
+        return cls(source=d["source"], kind=d["kind"], at=as_utc(d["at"]) or utcnow(), links=links,
+                   ok=bool(d.get("ok", True)), error=d.get("error"), server_time=as_utc(d.get("server_time")),
+                   round_trips=int(d.get("round_trips", 1)))
+
+
+SQL_TIME_FIELDS = ("primary_commit_time", "secondary_commit_time", "cert_expiry")
+
+
+def jsonable(obj: Any) -> Any:
+    """Datetimes as ISO text, recursively (recordings and exports)."""
+    if isinstance(obj, dict):
+        return {k: jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, dt.datetime):
+        return iso(obj)
+    return obj
+
+
+def failure(source: str, kind: str, error: str, at: dt.datetime | None = None) -> SourceReport:
+    """A report saying the source did not answer (kept, so recordings replay outages too)."""
+    return SourceReport(source, kind, at or utcnow(), ok=False, error=redact(error), round_trips=0)
+
+
+_MI_IN_URL = re.compile(r"Server=\[([^\]]+)\]", re.I)
+_HOST_IN_URL = re.compile(r"tcp://([^.:;/]+)", re.I)
+
+
+def _mi_from_url(url: str | None) -> str | None:
+    if not url:
+        return None
+    m = _MI_IN_URL.search(url) or _HOST_IN_URL.search(url)
+    return m.group(1) if m else None
+
+
+def normalize_sql(sets: list[list[dict[str, Any]]], at: dt.datetime, fallback_server: str) -> SourceReport:
+    """The dashboard.sql batch (links; seeding; endpoint certificate; server name) as one report."""
+    rows = sets[0] if sets else []
+    seeding = {str(r.get("local_database_name") or "").lower(): r for r in (sets[1] if len(sets) > 1 else [])}
+    certs = sets[2] if len(sets) > 2 else []
+    meta = (sets[3][0] if len(sets) > 3 and sets[3] else {})
+    server = str(meta.get("server_name") or fallback_server)
+    server_time = as_utc(meta.get("now_utc"))
+    cert_expiry = min((as_utc(c.get("expiry_date")) for c in certs if c.get("expiry_date")), default=None)
+    links: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        name = str(r.get("link_name") or "")
+        if not name:
+            continue
+        db = r.get("database_name")
+        seed = seeding.get(str(db or "").lower())
+        d = {
+            "database": db, "sql_server": server, "role": r.get("local_role"),
+            "connected_state": r.get("connected_state"), "replica_health": r.get("replica_health"),
+            "connect_error": (f"{r['last_connect_error_number']}: {r.get('last_connect_error_description') or ''}"
+                              .strip(": ") if r.get("last_connect_error_number") else None),
+            "remote_member": r.get("remote_member"), "mi": _mi_from_url(r.get("remote_url")),
+            "availability_mode": r.get("availability_mode_desc"),
+            "sync_state": r.get("sync_state") or r.get("local_sync_state"), "sync_health": r.get("sync_health"),
+            "send_queue_kb": _num(r.get("log_send_queue_size")), "send_rate_kbs": _num(r.get("log_send_rate")),
+            "redo_queue_kb": _num(r.get("redo_queue_size")), "redo_rate_kbs": _num(r.get("redo_rate")),
+            "primary_commit_time": as_utc(r.get("primary_commit_time")),
+            "secondary_commit_time": as_utc(r.get("secondary_commit_time")),
+            "lag_seconds": _num(r.get("secondary_lag_seconds")),
+            "end_of_log_lsn": None if r.get("end_of_log_lsn") is None else str(r["end_of_log_lsn"]),
+            "last_hardened_lsn": None if r.get("last_hardened_lsn") is None else str(r["last_hardened_lsn"]),
+            "cert_expiry": cert_expiry,
+        }
+        if seed:
+            d["seeding_done_bytes"] = _num(seed.get("transferred_size_bytes"))
+            d["seeding_total_bytes"] = _num(seed.get("database_size_bytes"))
+            d["seeding_rate_bps"] = _num(seed.get("transfer_rate_bytes_per_second"))
+        links.setdefault(name, {"databases": []})["databases"].append(d)
+    return SourceReport(f"sql:{server}", "sql", at, links, server_time=server_time)
+
+
+def normalize_arm(mi_name: str, resource_group: str, links: Iterable[dict[str, Any]], at: dt.datetime,
+                  round_trips: int = 1) -> SourceReport:
+    """``AzureClient.list_links`` (flat wire JSON) as one report."""
+    out: dict[str, dict[str, Any]] = {}
+    for link in links:
+        name = str(link.get("name") or link.get("distributedAvailabilityGroupName") or "")
+        dbs = []
+        for db in link.get("databases") or []:
+            validity = db.get("partnerAuthCertValidity") or {}
+            pct = str(db.get("seedingProgress") or "").rstrip("%").strip()
+            dbs.append({
+                "database": db.get("databaseName"), "replica_state": db.get("replicaState"),
+                "seeding_percent": _num(pct), "sync_health": db.get("synchronizationHealth"),
+                "connected_state": db.get("connectedState"), "link_error": db.get("mostRecentLinkError"),
+                "cert_expiry": validity.get("expiryDate"), "cert_name": validity.get("certificateName"),
+                "send_lag_seconds": _num(db.get("instanceSendReplicationLagSeconds")),
+                "redo_lag_seconds": _num(db.get("instanceRedoReplicationLagSeconds")),
+                "last_hardened_time": db.get("lastHardenedTime"),
+                "last_commit_time": db.get("lastCommitTime"),
+                "last_received_time": db.get("lastReceivedTime"),
+            })
+        out[name] = {"mi": mi_name, "resource_group": resource_group,
+                     "replication_mode": link.get("replicationMode"),
+                     "instance_role": link.get("instanceLinkRole"), "partner_role": link.get("partnerLinkRole"),
+                     "failover_mode": link.get("failoverMode"), "databases": dbs}
+    return SourceReport(f"arm:{mi_name}", "arm", at, out, round_trips=round_trips)
+
+
+# --------------------------------------------------------------------------- health
+
+# level: ok < info < warn < error; unknown sorts with warn
+LEVELS = {"ok": 0, "info": 1, "unknown": 2, "warn": 3, "error": 4}
+
+
+@dataclass(frozen=True)
+class Health:
+    level: str  # ok | info | warn | error | unknown
+    glyph: str
+    word: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.glyph} {self.word}"
+
+
+HEALTHY = Health("ok", "●", "HEALTHY")
+SEEDING = Health("info", "◐", "SEEDING")
+LAGGING = Health("warn", "▲", "LAGGING")
+NOT_HEALTHY = Health("warn", "▲", "NOT HEALTHY")
+DISCONNECTED = Health("error", "✖", "DISCONNECTED")
+FAILED = Health("error", "✖", "ERROR")
+UNKNOWN = Health("unknown", "?", "UNKNOWN")
+
+
+@dataclass
+class Thresholds:
+    """When a link deserves an alert (configurable from the screen and the constructor)."""
+
+    lag_seconds: float = 30.0
+    cert_days: float = 30.0
+    data_loss_mb: float | None = None
+    disconnected: bool = True
+    not_healthy: bool = True
+
+
+@dataclass
+class Alert:
+    link: str
+    kind: str  # lag | disconnected | not_healthy | certificate | error | source
+    level: str  # warn | error
+    text: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"link": self.link, "kind": self.kind, "level": self.level, "text": self.text}
+
+
+# --------------------------------------------------------------------------- merged view
+
+
+@dataclass
+class SideState:
+    """One source's contribution to a link, with how old it is."""
+
+    source: str
+    data: dict[str, Any]
+    at: dt.datetime
+    stale: bool
+    age_seconds: float
+    server_time: dt.datetime | None
+
+
+@dataclass
+class LinkView:
+    """Everything the screen shows for one link, merged from both sides and derived."""
+
+    name: str
+    database: str | None
+    sql_server: str | None
+    mi: str | None
+    sql: SideState | None
+    arm: SideState | None
+    health: Health
+    primary_side: str | None  # "SQL Server" | "MI"
+    connected: bool | None
+    sync_state: str | None
+    sync_health: str | None
+    send_queue_kb: float | None
+    redo_queue_kb: float | None
+    send_rate_kbs: float | None
+    redo_rate_kbs: float | None
+    lag_seconds: float | None
+    data_loss_seconds: float | None
+    data_loss_mb: float | None
+    redo_seconds: float | None
+    failover_safe: bool
+    failover_reason: str
+    seeding_percent: float | None
+    seeding_eta_seconds: float | None
+    cert_days: float | None
+    link_error: str | None
+    replica_state: str | None
+    alerts: list[Alert] = field(default_factory=list)
+
+    @property
+    def stale(self) -> bool:
+        return any(s is not None and s.stale for s in (self.sql, self.arm))
+
+    @property
+    def stale_age(self) -> float | None:
+        ages = [s.age_seconds for s in (self.sql, self.arm) if s is not None and s.stale]
+        return max(ages) if ages else None
+
+    def to_json(self) -> dict[str, Any]:
+        def side(s: SideState | None) -> dict[str, Any] | None:
+            if s is None:
+                return None
+            return {"source": s.source, "at": iso(s.at), "stale": s.stale, "age_seconds": round(s.age_seconds, 1),
+                    "data": s.data}
+
+        return jsonable(redact_obj({
+            "link": self.name, "database": self.database, "sql_server": self.sql_server, "managed_instance": self.mi,
+            "health": self.health.word, "health_level": self.health.level, "primary_side": self.primary_side,
+            "connected": self.connected, "sync_state": self.sync_state, "sync_health": self.sync_health,
+            "send_queue_kb": self.send_queue_kb, "redo_queue_kb": self.redo_queue_kb,
+            "send_rate_kbs": self.send_rate_kbs, "redo_rate_kbs": self.redo_rate_kbs,
+            "lag_seconds": self.lag_seconds, "data_loss_seconds": self.data_loss_seconds,
+            "data_loss_mb": self.data_loss_mb, "redo_seconds": _finite(self.redo_seconds),
+            "failover_safe": self.failover_safe, "failover_reason": self.failover_reason,
+            "seeding_percent": self.seeding_percent, "seeding_eta_seconds": _finite(self.seeding_eta_seconds),
+            "certificate_days_left": None if self.cert_days is None else round(self.cert_days, 1),
+            "link_error": self.link_error, "replica_state": self.replica_state,
+            "stale": self.stale, "sql_side": side(self.sql), "mi_side": side(self.arm),
+        }))
+
+
+def _finite(v: float | None) -> float | str | None:
+    if v is None:
+        return None
+    return "infinite" if math.isinf(v) else round(v, 1)
+
+
+def build_view(name: str, sql: SideState | None, arm: SideState | None, now: dt.datetime,
+               thresholds: Thresholds) -> LinkView:
+    """Merge one link's two sides and derive its figures."""
+    sdbs: list[dict[str, Any]] = (sql.data.get("databases") if sql else None) or []
+    adbs: list[dict[str, Any]] = (arm.data.get("databases") if arm else None) or []
+    # one pass per side (this runs for every link on every refresh: 500 links must stay cheap)
+    names: list[str] = []
+    sql_server = mi = sync_state = role = link_error = replica_state = None
+    connected: bool | None = None
+    worst_health = 3
+    send_q = redo_q = send_r = redo_r = lag = done = total = rate = arm_pct = None
+    primary_commit = secondary_commit = cert_expiry = None
+    for d in sdbs:
+        if d.get("database"):
+            names.append(str(d["database"]))
+        sql_server = sql_server or d.get("sql_server")
+        mi = mi or d.get("mi")
+        sync_state = sync_state or d.get("sync_state")
+        role = role or d.get("role")
+        link_error = link_error or d.get("connect_error")
+        cs = d.get("connected_state")
+        if cs:
+            connected = (connected is not False) and cs == "CONNECTED"
+        worst_health = min(worst_health, _HEALTH_ORDER.get(d.get("sync_health"), 3))
+        send_q = _add(send_q, d.get("send_queue_kb"))
+        redo_q = _add(redo_q, d.get("redo_queue_kb"))
+        send_r = _add(send_r, d.get("send_rate_kbs"))
+        redo_r = _add(redo_r, d.get("redo_rate_kbs"))
+        lag = _hi(lag, d.get("lag_seconds"))
+        done = _add(done, d.get("seeding_done_bytes"))
+        total = _add(total, d.get("seeding_total_bytes"))
+        rate = _add(rate, d.get("seeding_rate_bps"))
+        primary_commit = _hi(primary_commit, as_utc(d.get("primary_commit_time")))
+        secondary_commit = _lo(secondary_commit, as_utc(d.get("secondary_commit_time")))
+        cert_expiry = _lo(cert_expiry, as_utc(d.get("cert_expiry")))
+    arm_error = None
+    for d in adbs:
+        if not sdbs and d.get("database"):
+            names.append(str(d["database"]))
+        cs = d.get("connected_state")
+        if cs:
+            connected = (connected is not False) and cs == "CONNECTED"
+        worst_health = min(worst_health, _HEALTH_ORDER.get(d.get("sync_health"), 3))
+        lag = _hi(lag, d.get("send_lag_seconds"))
+        arm_pct = _lo(arm_pct, d.get("seeding_percent"))
+        replica_state = replica_state or d.get("replica_state")
+        arm_error = arm_error or d.get("link_error")
+        cert_expiry = _lo(cert_expiry, _parse_iso(d.get("cert_expiry")))
+    link_error = arm_error or link_error
+    database = ", ".join(names) or None
+    mi = (arm.data.get("mi") if arm else None) or mi
+    sync_health = _HEALTH_NAMES.get(worst_health)
+
+    arm_role = arm.data.get("instance_role") if arm else None
+    primary_side = ("SQL Server" if role == "PRIMARY" else "MI" if role == "SECONDARY" else
+                    "MI" if arm_role == "Primary" else "SQL Server" if arm_role == "Secondary" else None)
+    # seeding: SQL DMV bytes when present, else ARM percent
+    seeding_now = (total is not None and done is not None and done < total) or replica_state == "CreatingLink"
+    seeding_pct = (100.0 * done / total if total and done is not None else arm_pct) if seeding_now else None
+    ref_now = (sql.server_time if sql and sql.server_time else None) or now
+    # SQL's clock when it is the freshest, to measure its timestamps; else ours
+
+    sample = metrics.LinkSample(
+        connected=connected, sync_state=sync_state, sync_health=sync_health,
+        log_send_queue_kb=send_q, log_send_rate_kbs=send_r, redo_queue_kb=redo_q, redo_rate_kbs=redo_r,
+        primary_commit_time=primary_commit, secondary_commit_time=secondary_commit,
+        secondary_lag_seconds=lag, seeding_done_bytes=done if seeding_now else None,
+        seeding_total_bytes=total if seeding_now else None, seeding_rate_bps=rate, certificate_expiry=cert_expiry,
+    )
+    safe, reason = metrics.planned_failover_safe(sample)
+    if safe and seeding_now:
+        safe, reason = False, "initial seeding is not finished"
+    if sql is None or sql.stale or arm is None or arm.stale:
+        if safe:
+            safe, reason = False, "one side's data is stale or missing"
+
+    view = LinkView(
+        name=name, database=database, sql_server=sql_server, mi=mi, sql=sql, arm=arm, health=UNKNOWN,
+        primary_side=primary_side, connected=connected, sync_state=sync_state, sync_health=sync_health,
+        send_queue_kb=send_q, redo_queue_kb=redo_q, send_rate_kbs=send_r, redo_rate_kbs=redo_r, lag_seconds=lag,
+        data_loss_seconds=metrics.data_loss_seconds(sample), data_loss_mb=metrics.data_loss_mb(sample),
+        redo_seconds=metrics.redo_seconds(sample), failover_safe=safe, failover_reason=reason,
+        seeding_percent=seeding_pct,
+        seeding_eta_seconds=metrics.seeding_eta_seconds(sample) if seeding_now else None,
+        cert_days=metrics.certificate_days_left(sample, ref_now), link_error=link_error,
+        replica_state=replica_state,
+    )
+    view.health = classify(view, thresholds)
+    view.alerts = link_alerts(view, thresholds)
+    return view
+
+
+_HEALTH_ORDER = {"NOT_HEALTHY": 0, "PARTIALLY_HEALTHY": 1, "HEALTHY": 2}
+_HEALTH_NAMES = {0: "NOT_HEALTHY", 1: "PARTIALLY_HEALTHY", 2: "HEALTHY"}
+
+
+def _add(total: Any, value: Any) -> Any:
+    if value is None:
+        return total
+    return value if total is None else total + value
+
+
+def _hi(a: Any, b: Any) -> Any:
+    if b is None:
+        return a
+    return b if a is None or b > a else a
+
+
+def _lo(a: Any, b: Any) -> Any:
+    if b is None:
+        return a
+    return b if a is None or b < a else a
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_iso_cached(text: str) -> dt.datetime | None:
+    return as_utc(text)
+
+
+def _parse_iso(value: Any) -> dt.datetime | None:
+    """ARM times arrive as text; the same expiry repeats on every link, so parse each once."""
+    if isinstance(value, str):
+        return _parse_iso_cached(value)
+    return as_utc(value)
+
+
+def classify(v: LinkView, th: Thresholds) -> Health:
+    """Glyph + word + level for one link (the word never relies on colour)."""
+    if v.sql is None and v.arm is None:
+        return UNKNOWN
+    if v.replica_state and "Error" in v.replica_state:
+        return FAILED
+    if v.connected is False:
+        return DISCONNECTED
+    if v.seeding_percent is not None:
+        return Health("info", "◐", f"SEEDING {v.seeding_percent:.0f}%")
+    if v.sync_health and v.sync_health != "HEALTHY":
+        return NOT_HEALTHY
+    if v.lag_seconds is not None and v.lag_seconds > th.lag_seconds:
+        return LAGGING
+    if v.connected is None and v.sync_health is None:
+        return UNKNOWN
+    return HEALTHY
+
+
+def link_alerts(v: LinkView, th: Thresholds) -> list[Alert]:
+    out: list[Alert] = []
+    if th.disconnected and v.connected is False:
+        out.append(Alert(v.name, "disconnected", "error", f"{v.name} DISCONNECTED"
+                         + (f" ({_short(v.link_error)})" if v.link_error else "")))
+    elif v.replica_state and "Error" in v.replica_state:
+        out.append(Alert(v.name, "error", "error", f"{v.name} {v.replica_state}"))
+    elif th.not_healthy and v.sync_health and v.sync_health != "HEALTHY" and v.seeding_percent is None:
+        out.append(Alert(v.name, "not_healthy", "warn", f"{v.name} {v.sync_health.replace('_', ' ')}"))
+    if v.lag_seconds is not None and v.lag_seconds > th.lag_seconds:
+        out.append(Alert(v.name, "lag", "warn", f"{v.name} lag {v.lag_seconds:.0f} s > {th.lag_seconds:.0f} s"))
+    if th.data_loss_mb is not None and v.data_loss_mb is not None and v.data_loss_mb > th.data_loss_mb:
+        out.append(Alert(v.name, "data_loss", "warn", f"{v.name} would lose {v.data_loss_mb:.1f} MB"))
+    if v.cert_days is not None and v.cert_days < th.cert_days:
+        word = "EXPIRED" if v.cert_days <= 0 else f"expires in {v.cert_days:.0f} days"
+        out.append(Alert(v.name, "certificate", "error" if v.cert_days <= 7 else "warn",
+                         f"{v.name} certificate {word}"))
+    return out
+
+
+def _short(text: str, n: int = 60) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+# --------------------------------------------------------------------------- history
+
+
+class History:
+    """A ring buffer per link and figure: the last ``size`` samples (minutes at 1 s)."""
+
+    def __init__(self, size: int = 600) -> None:
+        self.size = size
+        self._series: dict[str, dict[str, deque[float]]] = {}
+        self._times: dict[str, deque[dt.datetime]] = {}
+
+    def add(self, view: LinkView, at: dt.datetime) -> None:
+        series = self._series.get(view.name)
+        if series is None:
+            series = self._series[view.name] = {f: deque(maxlen=self.size) for f in HISTORY_FIELDS}
+            self._times[view.name] = deque(maxlen=self.size)
+        for f in HISTORY_FIELDS:
+            value = getattr(view, f)
+            series[f].append(float(value) if value is not None else math.nan)
+        self._times[view.name].append(at)
+
+    def series(self, link: str, name: str) -> list[float]:
+        s = self._series.get(link)
+        return list(s[name]) if s else []
+
+    def times(self, link: str) -> list[dt.datetime]:
+        return list(self._times.get(link, ()))
+
+    def forget(self, link: str) -> None:
+        self._series.pop(link, None)
+        self._times.pop(link, None)
+
+
+# --------------------------------------------------------------------------- the model
+
+
+@dataclass
+class SourceStatus:
+    """What the screen says about a source: fresh/stale, age, last error, failures in a row."""
+
+    name: str
+    kind: str
+    last_ok: dt.datetime | None = None
+    last_error: str | None = None
+    failures: int = 0
+    stale: bool = False
+    age_seconds: float = 0.0
+    round_trips: int = 0
+
+
+class DashboardModel:
+    """Latest report per source, merged per link; incremental so 500 links stay cheap."""
+
+    def __init__(self, thresholds: Thresholds | None = None, history: int = 600,
+                 stale_after: float = 3.0) -> None:
+        self.thresholds = thresholds or Thresholds()
+        self.history = History(history)
+        self.stale_after = stale_after  # seconds without a fresh answer before a source counts as stale
+        self._reports: dict[str, SourceReport] = {}  # last good report per source
+        self.status: dict[str, SourceStatus] = {}
+        self._link_sources: dict[str, dict[str, str]] = {}  # link -> {"sql": source, "arm": source}
+        self.views: dict[str, LinkView] = {}
+        self.now: dt.datetime = utcnow()
+
+    def register(self, source: str, kind: str) -> None:
+        self.status.setdefault(source, SourceStatus(source, kind))
+
+    def apply(self, report: SourceReport) -> set[str]:
+        """Take one report; return the link names whose view must be rebuilt."""
+        st = self.status.setdefault(report.source, SourceStatus(report.source, report.kind))
+        st.round_trips += report.round_trips
+        touched: set[str] = set()
+        if not report.ok:
+            st.failures += 1
+            st.last_error = report.error
+            prev = self._reports.get(report.source)
+            return set(prev.links) if prev else set()
+        st.failures, st.last_error, st.last_ok = 0, None, report.at
+        prev = self._reports.get(report.source)
+        self._reports[report.source] = report
+        if prev is not None:
+            for gone in set(prev.links) - set(report.links):
+                owners = self._link_sources.get(gone, {})
+                if owners.get(report.kind) == report.source:
+                    owners.pop(report.kind)
+                touched.add(gone)
+        for name in report.links:
+            self._link_sources.setdefault(name, {})[report.kind] = report.source
+            touched.add(name)
+        return touched
+
+    def _side(self, link: str, kind: str) -> SideState | None:
+        src = self._link_sources.get(link, {}).get(kind)
+        if src is None:
+            return None
+        rep = self._reports.get(src)
+        if rep is None or link not in rep.links:
+            return None
+        st = self.status[src]
+        age = max(0.0, (self.now - rep.at).total_seconds())
+        return SideState(src, rep.links[link], rep.at, st.failures > 0 or age > self.stale_after, age,
+                         rep.server_time)
+
+    def refresh_status(self, now: dt.datetime) -> None:
+        self.now = now
+        for st in self.status.values():
+            if st.last_ok is None:
+                st.age_seconds, st.stale = 0.0, st.failures > 0
+            else:
+                st.age_seconds = max(0.0, (now - st.last_ok).total_seconds())
+                st.stale = st.failures > 0 or st.age_seconds > self.stale_after
+
+    def rebuild(self, links: Iterable[str], now: dt.datetime, record_history: bool = True) -> set[str]:
+        """Rebuild the views of ``links`` (and drop links no source knows any more)."""
+        self.refresh_status(now)
+        changed: set[str] = set()
+        for name in links:
+            sql, arm = self._side(name, "sql"), self._side(name, "arm")
+            if sql is None and arm is None:
+                self._link_sources.pop(name, None)
+                if self.views.pop(name, None) is not None:
+                    self.history.forget(name)
+                    changed.add(name)
+                continue
+            view = build_view(name, sql, arm, now, self.thresholds)
+            self.views[name] = view
+            changed.add(name)
+            if record_history and sql is not None and not sql.stale:
+                self.history.add(view, sql.at)
+        return changed
+
+    def stale_links(self) -> set[str]:
+        """Links shown as stale whose age text changes with time (rebuilt once a second)."""
+        return {n for n, v in self.views.items() if v.stale} | {
+            n for n, owners in self._link_sources.items()
+            if any(self.status.get(s) and self.status[s].stale for s in owners.values())}
+
+    def ingest(self, report: SourceReport, now: dt.datetime | None = None) -> set[str]:
+        """apply + rebuild in one call (tests, bench, replay)."""
+        touched = self.apply(report)
+        return self.rebuild(touched, now or report.at, record_history=report.ok)
+
+    def alerts(self) -> list[Alert]:
+        out: list[Alert] = []
+        for st in self.status.values():
+            if st.stale:
+                what = f"not answering for {st.age_seconds:.0f} s" if st.last_ok else "not answering"
+                out.append(Alert(st.name, "source", "error", f"{st.name} {what}"
+                                 + (f": {_short(st.last_error, 50)}" if st.last_error else "")))
+        order = {"error": 0, "warn": 1}
+        link_out: list[Alert] = []
+        for v in self.views.values():
+            link_out += v.alerts
+        link_out.sort(key=lambda a: (order.get(a.level, 2), a.link))
+        return out + link_out
+
+
+# --------------------------------------------------------------------------- exports
+
+_SECRET = re.compile(r"(?i)\b(password|pwd|secret|client_secret|access_token|token)\b\s*[=:]\s*[^;\s,]+")
+
+
+def redact(text: str | None) -> str | None:
+    """Remove anything that looks like a credential from text that may be saved or shown."""
+    if text is None:
+        return None
+    return _SECRET.sub(lambda m: f"{m.group(1)}=***", str(text))
+
+
+def redact_obj(obj: Any) -> Any:
+    if isinstance(obj, str):
+        return redact(obj)
+    if isinstance(obj, dict):
+        return {k: ("***" if k.lower() in ("password", "client_secret", "access_token", "secret") else redact_obj(v))
+                for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [redact_obj(v) for v in obj]
+    return obj
+
+
+def export_json(views: list[LinkView], alerts: list[Alert], statuses: Iterable[SourceStatus],
+                now: dt.datetime, meta: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The current view as JSON: what an incident review or a runbook attaches."""
+    return redact_obj({
+        "generated_at": iso(now), **(meta or {}),
+        "sources": [{"source": s.name, "kind": s.kind, "stale": s.stale, "age_seconds": round(s.age_seconds, 1),
+                     "last_ok": iso(s.last_ok), "last_error": s.last_error, "failures": s.failures}
+                    for s in statuses],
+        "alerts": [a.to_json() for a in alerts],
+        "links": [v.to_json() for v in views],
+    })
+
+
+def fmt_num(v: float | None, digits: int = 0, unit: str = "") -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    if math.isinf(v):
+        return "∞"
+    return f"{v:,.{digits}f}{unit}"
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """Short human duration: 42 s, 3 m 05 s, 2 h 10 m, ∞."""
+    if seconds is None:
+        return "—"
+    if math.isinf(seconds):
+        return "∞"
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} m {s % 60:02d} s"
+    if s < 86400 * 2:
+        return f"{s // 3600} h {s % 3600 // 60:02d} m"
+    return f"{s // 86400} d"
+
+
+def export_markdown(views: list[LinkView], alerts: list[Alert], statuses: Iterable[SourceStatus],
+                    now: dt.datetime, title: str = "milink dashboard") -> str:
+    """The current view as Markdown (a table per link set, alerts, sources)."""
+    lines = [f"# {title}", "", f"Generated {iso(now)}", ""]
+    lines += ["## Alerts", ""]
+    lines += [f"- **{a.level.upper()}** {a.text}" for a in alerts] or ["- none"]
+    lines += ["", "## Links", "",
+              "| Health | Link | Database | SQL Server | Managed instance | Lag | Send queue KB | Redo queue KB "
+              "| Data loss | Redo time | Failover safe | Seeding | Cert days |",
+              "|---|---|---|---|---|---:|---:|---:|---:|---:|---|---:|---:|"]
+    for v in views:
+        loss = f"{fmt_num(v.data_loss_seconds)} s / {fmt_num(v.data_loss_mb, 1)} MB"
+        lines.append(
+            f"| {v.health.label}{' (stale)' if v.stale else ''} | {v.name} | {v.database or '—'} "
+            f"| {v.sql_server or '—'} | {v.mi or '—'} | {fmt_num(v.lag_seconds)} s | {fmt_num(v.send_queue_kb)} "
+            f"| {fmt_num(v.redo_queue_kb)} | {loss} | {fmt_duration(v.redo_seconds)} "
+            f"| {'yes' if v.failover_safe else 'no: ' + v.failover_reason} "
+            f"| {fmt_num(v.seeding_percent, 0, '%') if v.seeding_percent is not None else '—'} "
+            f"| {fmt_num(v.cert_days)} |")
+    lines += ["", "## Sources", "", "| Source | State | Age | Last error |", "|---|---|---:|---|"]
+    for s in statuses:
+        lines.append(f"| {s.name} | {'stale' if s.stale else 'fresh'} | {s.age_seconds:.0f} s "
+                     f"| {(redact(s.last_error) or '').replace('|', '/')} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,166 @@
+"""Polite polling: each source on its own schedule, next poll only after the last one finished.
+
+Lessons from Dolphie and k9s (style.md): a poll is never started while one is running for the
+same source; a failing source backs off exponentially (capped) while the others keep their
+interval; ``refresh_now`` wakes every source; pausing stops all polling. No Textual here: the
+screen passes an ``on_report`` callback that posts a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from milink_tui.engine.dashboard import SourceReport, failure
+
+log = logging.getLogger("milink.poller")
+
+
+class Source(Protocol):
+    """One thing to ask: a SQL Server (one batch) or a managed instance (one link list)."""
+
+    name: str
+    kind: str
+
+    async def fetch(self) -> SourceReport: ...
+
+    async def close(self) -> None: ...
+
+
+def backoff_delay(interval: float, failures: int, cap: float = 60.0) -> float:
+    """Seconds until the next try after ``failures`` failures in a row (interval, 2x, 4x … cap)."""
+    if failures <= 0:
+        return interval
+    return min(cap, max(interval, interval * (2 ** failures)))
+
+
+@dataclass
+class SourceSchedule:
+    source: Source
+    failures: int = 0
+    busy: bool = False
+    next_due: float = 0.0
+    polls: int = 0
+    skipped: int = 0
+
+
+class Poller:
+    """Runs every source's loop; ``on_report`` gets each SourceReport (failures included)."""
+
+    def __init__(self, sources: list[Source], on_report: Callable[[SourceReport], None], *,
+                 interval: float = 2.0, min_interval: float = 1.0, max_interval: float = 60.0,
+                 timeout: float = 15.0, backoff_cap: float = 60.0,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.schedules = [SourceSchedule(s) for s in sources]
+        self.on_report = on_report
+        self.min_interval = min_interval
+        self.max_interval = max_interval
+        self.interval = max(min_interval, interval)
+        self.timeout = timeout
+        self.backoff_cap = backoff_cap
+        self.monotonic = monotonic
+        self.paused = False
+        self._wake = asyncio.Event()
+        self._stop = False
+        self._closed = False
+
+    # -------------------------------------------------------------- controls
+
+    def set_interval(self, seconds: float) -> float:
+        self.interval = min(self.max_interval, max(self.min_interval, seconds))
+        now = self.monotonic()
+        for s in self.schedules:  # a shorter interval takes effect now, not after the old one
+            if s.failures == 0:
+                s.next_due = min(s.next_due, now + self.interval)
+        self._wake.set()
+        return self.interval
+
+    def refresh_now(self) -> None:
+        """Poll every source at once (a failing one too: the user asked)."""
+        for s in self.schedules:
+            s.next_due = 0.0
+        self._wake.set()
+
+    def pause(self) -> None:
+        self.paused = True
+
+    def resume(self) -> None:
+        self.paused = False
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop = True
+        self._wake.set()
+
+    # -------------------------------------------------------------- polling
+
+    async def poll(self, sched: SourceSchedule) -> SourceReport:
+        """One fetch of one source, never two at a time; failures become reports."""
+        if sched.busy:
+            sched.skipped += 1
+            raise RuntimeError("busy")
+        sched.busy = True
+        src = sched.source
+        try:
+            report = await asyncio.wait_for(src.fetch(), self.timeout)
+            sched.failures = 0
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # every failure is data: shown stale, retried with backoff
+            sched.failures += 1
+            text = str(e) or type(e).__name__
+            if isinstance(e, asyncio.TimeoutError):
+                text = f"no answer within {self.timeout:.0f} s"
+            log.info("source %s failed (%d in a row): %s", src.name, sched.failures, text)
+            report = failure(src.name, src.kind, text)
+        finally:
+            sched.busy = False
+            sched.polls += 1
+        sched.next_due = self.monotonic() + backoff_delay(self.interval, sched.failures, self.backoff_cap)
+        return report
+
+    async def poll_once(self) -> list[SourceReport]:
+        """Every source once, concurrently (for tests and the bench); reports in source order."""
+        reports = await asyncio.gather(*(self.poll(s) for s in self.schedules))
+        for r in reports:
+            self.on_report(r)
+        return list(reports)
+
+    async def _loop(self, sched: SourceSchedule) -> None:
+        while not self._stop:
+            now = self.monotonic()
+            if self.paused or now < sched.next_due:
+                wait = None if self.paused else sched.next_due - now
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), wait)
+                except asyncio.TimeoutError:
+                    pass
+                continue
+            report = await self.poll(sched)
+            if not self._stop:
+                self.on_report(report)
+
+    async def run(self) -> None:
+        """Poll until stopped (run it in a worker); closes the sources at the end."""
+        self._stop = False
+        try:
+            await asyncio.gather(*(self._loop(s) for s in self.schedules))
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        """Close every source once (a second call does nothing)."""
+        if self._closed:
+            return
+        self._closed = True
+        for s in self.schedules:
+            try:
+                await s.source.close()
+            except Exception:  # closing a dead connection must not hide the real problem
+                log.debug("closing %s failed", s.source.name, exc_info=True)
+

@@ -1,0 +1,8 @@
+"""Dashboard tests: helpers live in dash_helpers (importable by name from this folder)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))

@@ -1,0 +1,143 @@
+"""The dashboard model without Textual: normalising, merging, health, alerts, backoff, exports."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from dash_helpers import T0, fixture_reports, sql_rows
+
+from milink_tui.engine import dashboard as d
+from milink_tui.services.poller import Poller, backoff_delay
+
+
+def model_with(n: int = 6) -> d.DashboardModel:
+    m = d.DashboardModel()
+    sql, arm = fixture_reports(n)
+    m.ingest(sql, T0)
+    m.ingest(arm, T0)
+    return m
+
+
+def test_merge_per_link_takes_both_sides() -> None:
+    m = model_with()
+    assert len(m.views) == 6
+    v = m.views["DAG_Db001"]
+    assert (v.sql_server, v.mi, v.database, v.primary_side) == ("SQLFIX01", "sqlmi-fix", "Db001", "SQL Server")
+    assert v.sql is not None and v.arm is not None and not v.stale
+    assert v.health == d.HEALTHY and v.failover_safe
+
+
+def test_health_words_for_every_state() -> None:
+    m = model_with()
+    words = {name: v.health.word for name, v in m.views.items()}
+    assert words == {"DAG_Db001": "HEALTHY", "DAG_Db002": "LAGGING", "DAG_Db003": "DISCONNECTED",
+                     "DAG_Db004": "SEEDING 39%", "DAG_Db005": "HEALTHY", "DAG_Db006": "HEALTHY"}
+    seed = m.views["DAG_Db004"]
+    assert round(seed.seeding_percent) == 39 and seed.seeding_eta_seconds == 62.4  # 624 MB at 10 MB/s
+
+
+def test_derived_figures() -> None:
+    v = model_with().views["DAG_Db002"]
+    assert v.data_loss_seconds == 45 and v.data_loss_mb == 50
+    assert v.redo_seconds == 0
+    assert not v.failover_safe and "not yet sent" in v.failover_reason
+    assert round(model_with().views["DAG_Db005"].cert_days) == 10
+
+
+def test_alerts_and_thresholds() -> None:
+    m = model_with()
+    kinds = {(a.link, a.kind) for a in m.alerts()}
+    assert kinds == {("DAG_Db002", "lag"), ("DAG_Db003", "disconnected"), ("DAG_Db005", "certificate")}
+    assert m.alerts()[0].level == "error"  # errors first
+    m.thresholds = d.Thresholds(lag_seconds=60, cert_days=5, disconnected=False)
+    m.rebuild(list(m.views), T0)
+    assert {a.kind for a in m.alerts()} == {"not_healthy"}
+
+
+def test_failed_source_keeps_data_and_goes_stale_with_age() -> None:
+    m = model_with()
+    later = T0 + dt.timedelta(seconds=12)
+    touched = m.apply(d.failure("arm:sqlmi-fix", "arm", "HTTP 503 Service Unavailable", later))
+    m.rebuild(touched, later)
+    v = m.views["DAG_Db001"]
+    assert v.arm is not None and v.arm.stale and v.arm.age_seconds == 12 and v.stale_age == 12
+    assert not v.failover_safe and "stale" in v.failover_reason
+    assert any(a.kind == "source" and "not answering for 12 s" in a.text for a in m.alerts())
+    # the next good answer clears it
+    sql, arm = fixture_reports()
+    arm.at = later
+    m.ingest(arm, later)
+    assert not m.views["DAG_Db001"].arm.stale
+
+
+def test_a_link_that_disappears_from_every_source_is_dropped() -> None:
+    m = model_with(2)
+    sql = d.normalize_sql([[sql_rows("DAG_Db001", "Db001")]], T0, "SQLFIX01")
+    arm = d.normalize_arm("sqlmi-fix", "rg", [], T0)
+    m.ingest(sql, T0)
+    m.ingest(arm, T0)
+    assert set(m.views) == {"DAG_Db001"}
+
+
+def test_history_is_a_ring_buffer() -> None:
+    h = d.History(size=3)
+    m = model_with(1)
+    for _ in range(5):
+        h.add(m.views["DAG_Db001"], T0)
+    assert len(h.series("DAG_Db001", "lag_seconds")) == 3
+
+
+def test_backoff_doubles_and_caps() -> None:
+    assert [backoff_delay(1, n, cap=10) for n in range(6)] == [1, 2, 4, 8, 10, 10]
+
+
+async def test_poller_skips_when_busy_backs_off_and_never_stops_others() -> None:
+    clock = [0.0]
+    reports: list[d.SourceReport] = []
+
+    class Src:
+        def __init__(self, name: str, fail: bool) -> None:
+            self.name, self.kind, self.fail, self.calls = name, "sql", fail, 0
+
+        async def fetch(self) -> d.SourceReport:
+            self.calls += 1
+            await asyncio.sleep(0)
+            if self.fail:
+                raise ConnectionError("login timeout")
+            return d.SourceReport(self.name, "sql", T0)
+
+        async def close(self) -> None:
+            pass
+
+    good, bad = Src("sql:a", False), Src("sql:b", True)
+    p = Poller([good, bad], reports.append, interval=1, min_interval=1, backoff_cap=8, monotonic=lambda: clock[0])
+    await p.poll_once()
+    assert [r.ok for r in reports] == [True, False] and reports[1].error == "login timeout"
+    assert p.schedules[0].next_due == 1 and p.schedules[1].next_due == 2
+    await p.poll_once()
+    assert p.schedules[1].next_due == 4  # 2 failures: 4 s
+    # skip if busy
+    p.schedules[0].busy = True
+    try:
+        await p.poll(p.schedules[0])
+    except RuntimeError:
+        pass
+    assert p.schedules[0].skipped == 1
+
+
+def test_exports_are_complete_and_redacted() -> None:
+    m = model_with()
+    m.apply(d.failure("sql:SQLFIX01", "sql", "login failed; PWD=hunter2; Password=abc"))
+    views = list(m.views.values())
+    data = d.export_json(views, m.alerts(), m.status.values(), T0)
+    text = str(data)
+    assert "hunter2" not in text and "abc;" not in text and "PWD=***" in text
+    assert len(data["links"]) == 6 and data["links"][0]["sql_side"]["data"]["databases"]
+    md = d.export_markdown(views, m.alerts(), m.status.values(), T0)
+    assert "| ● HEALTHY | DAG_Db001 |" in md and "hunter2" not in md and "## Alerts" in md
+
+
+def test_formatting() -> None:
+    assert d.fmt_duration(62.4) == "1 m 02 s" and d.fmt_duration(float("inf")) == "∞"
+    assert d.fmt_num(None) == "—" and d.fmt_num(51200) == "51,200"

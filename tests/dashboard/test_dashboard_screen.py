@@ -1,0 +1,183 @@
+"""The screen with fixture sources and recordings (no lab): keys, filter, sort, evidence."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+from dash_helpers import T0, fixture_reports, make_recording, wait_until
+from screen_text import screen_text
+
+from milink_tui.engine.dashboard import SourceReport
+from milink_tui.screens.dashboard import DashboardApp, DashboardScreen
+from milink_tui.services.dashboard_sources import FixtureSource
+from milink_tui.services.recorder import ReplaySource, read_recording
+from milink_tui.widgets.link_table import LinkTable
+from milink_tui.widgets.sparkline import spark
+
+
+def fixture_app(n: int = 6, **kw) -> tuple[DashboardApp, list[FixtureSource]]:
+    sql, arm = fixture_reports(n)
+    sources = [FixtureSource(sql.source, "sql", [sql]), FixtureSource(arm.source, "arm", [arm])]
+    opts = {"interval": 60, "min_interval": 0.1, "clock": lambda: T0, **kw}
+    return DashboardApp(lambda: DashboardScreen(sources, **opts)), sources
+
+
+async def test_table_filter_sort_and_detail() -> None:
+    app, _ = fixture_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        s = app.dashboard
+        assert await wait_until(pilot, lambda: len(s.model.views) == 6 and s.model.views["DAG_Db001"].arm)
+        table = s.query_one(LinkTable)
+        # default sort: worst first
+        assert [r.key for r in table.rows][:3] == ["DAG_Db003", "DAG_Db002", "DAG_Db004"]
+        text = screen_text(app)
+        assert "✖ DISCONNECTED" in text and "▲ LAGGING" in text and "◐ SEEDING 39%" in text
+        assert "SQL Server SQLFIX01 fresh" in text and "Managed instance sqlmi-fix fresh" in text
+        await pilot.press("s")  # by link name
+        assert [r.key for r in table.rows][0] == "DAG_Db001"
+        await pilot.press("S")
+        assert [r.key for r in table.rows][0] == "DAG_Db006"
+        await pilot.press("slash")
+        await pilot.press(*"seed")
+        assert [r.key for r in table.rows] == ["DAG_Db004"]
+        await pilot.press("enter")
+        assert "seeding 39% ETA 1 m 02 s" in screen_text(app)
+        await pilot.press("escape")
+        assert len(table.rows) == 6 and s.selected == "DAG_Db004"  # the selection survives the filter
+        await pilot.press("down")
+        assert s.selected == table.rows[table.rows.index(next(r for r in table.rows if r.key == "DAG_Db004")) + 1].key
+
+
+async def test_pause_interval_refresh_and_tz() -> None:
+    app, sources = fixture_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        s = app.dashboard
+        assert await wait_until(pilot, lambda: s.refreshes >= 1 and sources[1].round_trips == 1)
+        await pilot.press("minus")
+        assert s.poller.interval == 30
+        await pilot.press("plus")
+        assert s.poller.interval == 60
+        await pilot.press("r")
+        assert await wait_until(pilot, lambda: sources[0].round_trips == 2)
+        await pilot.press("space")
+        assert "⏸ PAUSED" in screen_text(app)
+        await pilot.press("r")
+        await pilot.pause(0.2)
+        assert sources[0].round_trips == 2  # paused: no polling, not even on r
+        await pilot.press("space")
+        assert await wait_until(pilot, lambda: sources[0].round_trips == 3)
+        assert "UTC" in screen_text(app)
+        await pilot.press("t")
+        assert not s.utc
+
+
+async def test_one_changed_value_repaints_one_row() -> None:
+    app, sources = fixture_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        s = app.dashboard
+        assert await wait_until(pilot, lambda: s.refreshes >= 1 and len(s.model.views) == 6)
+        await pilot.pause(0.1)
+        table = s.query_one(LinkTable)
+        sql, _ = fixture_reports()
+        sql.links["DAG_Db006"]["databases"][0]["send_queue_kb"] = 77.0
+        before = table.repaints
+        s.post_message(__import__("milink_tui.screens.dashboard", fromlist=["x"]).SourceUpdated(sql))
+        assert await wait_until(pilot, lambda: s.model.views["DAG_Db006"].send_queue_kb == 77.0)
+        await pilot.pause(0.1)
+        assert table.repaints - before == 1
+
+
+async def test_export_json_and_markdown(tmp_path: Path) -> None:
+    app, _ = fixture_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        s = app.dashboard
+        assert await wait_until(pilot, lambda: len(s.model.views) == 6 and s.model.views["DAG_Db001"].arm)
+        await pilot.press("e")
+        await pilot.pause()
+        from textual.widgets import Input
+
+        box = app.screen.query_one(Input)
+        box.value = str(tmp_path / "out" / "incident")
+        await pilot.press("enter")
+        await pilot.pause()
+    data = json.loads((tmp_path / "out" / "incident.json").read_text())
+    assert len(data["links"]) == 6 and {a["kind"] for a in data["alerts"]} >= {"lag", "disconnected", "certificate"}
+    md = (tmp_path / "out" / "incident.md").read_text()
+    assert "DAG_Db003" in md and "DISCONNECTED" in md
+
+
+async def test_record_then_replay_drives_the_same_screen(tmp_path: Path) -> None:
+    rec = tmp_path / "rec.jsonl.gz"
+    app, _ = fixture_app(record_to=rec)
+    async with app.run_test(size=(120, 40)) as pilot:
+        s = app.dashboard
+        assert await wait_until(pilot, lambda: s.recorder is not None and s.recorder.count >= 2)
+        await pilot.press("R")  # stop
+        assert s.recorder is None
+    header, reports = read_recording(rec)
+    assert header["format"] == "milink-dashboard-recording" and len(reports) >= 2
+    assert "password" not in gzip.open(rec, "rt").read().lower()
+
+    path = make_recording(tmp_path / "fixture.jsonl.gz")
+    replay = ReplaySource(path, speed=0)
+    app = DashboardApp(lambda: DashboardScreen(replay=replay, clock=lambda: T0))
+    async with app.run_test(size=(120, 40)) as pilot:
+        s = app.dashboard
+        assert await wait_until(pilot, lambda: getattr(s, "replay_done", False))
+        v = s.model.views["DAG_Db002"]
+        assert v.send_queue_kb == 2048 * 20 and v.lag_seconds == 38
+        assert len(s.model.history.series("DAG_Db002", "send_queue_kb")) == 20
+        assert v.arm.stale  # the outage at the end replays as stale data
+        assert "REPLAY END" in screen_text(app)
+
+
+def test_truncated_recording_still_reads(tmp_path: Path) -> None:
+    path = make_recording(tmp_path / "r.jsonl.gz", frames=5)
+    raw = path.read_bytes()
+    path.write_bytes(raw[:-30])
+    _, reports = read_recording(path)
+    assert len(reports) >= 5
+
+
+def test_sparkline_scales_and_pads() -> None:
+    assert spark([0, 1, 2, 4], 6) == "  ▁▃▅█"
+    assert spark([], 3) == "   "
+    assert spark([0, 0], 2) == "▁▁"
+
+
+def test_source_report_round_trips_json() -> None:
+    sql, _ = fixture_reports(1)
+    again = SourceReport.from_json(json.loads(json.dumps(sql.to_json())))
+    assert again.links == sql.links and again.at == sql.at and again.server_time == sql.server_time
+
+
+async def test_alert_thresholds_are_configurable_from_the_screen() -> None:
+    app, _ = fixture_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        s = app.dashboard
+        assert await wait_until(pilot, lambda: len(s.model.views) == 6 and s.model.views["DAG_Db001"].arm)
+        assert "lag" in {a.kind for a in s.model.alerts()}
+        await pilot.press("a")
+        await pilot.pause()
+        from textual.widgets import Input
+
+        app.screen.query_one("#lag", Input).value = "60"
+        app.screen.query_one("#cert", Input).value = "5"
+        await pilot.click("#apply")
+        await pilot.pause()
+        assert s.model.thresholds.lag_seconds == 60 and s.model.thresholds.cert_days == 5
+        assert {a.kind for a in s.model.alerts()} == {"disconnected"}
+        assert "LAGGING" not in screen_text(app)
+
+
+async def test_help_opens_and_closes() -> None:
+    app, _ = fixture_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f1")
+        await pilot.pause()
+        assert "Dashboard keys" in screen_text(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is app.dashboard
