@@ -45,6 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
     serve.add_argument("--json", action="store_true", help="print one JSON line with endpoints when ready")
     serve.add_argument("--state-dir", default=None, help="where to write the lab CA (default: a temp dir)")
+    dash = sub.add_parser("dashboard", help="the live link dashboard (against the lab, or a recording)")
+    src = dash.add_mutually_exclusive_group(required=True)
+    src.add_argument("--lab", metavar="SCENARIO", choices=SCENARIOS, help="start the lab in SCENARIO and watch it")
+    src.add_argument("--replay", metavar="FILE", help="replay a recording made with R on the dashboard")
+    dash.add_argument("--speed", type=float, default=1.0, help="replay (or lab clock) speed")
+    dash.add_argument("--interval", type=float, default=2.0, help="refresh interval in seconds (min 1)")
     return parser
 
 
@@ -54,6 +60,10 @@ def main(argv: list[str] | None = None) -> int:
         from milink_tui.lab.serve import run
 
         return run(scenario=args.scenario, speed=args.speed, json_line=args.json, state_dir=args.state_dir)
+    if args.command == "dashboard":
+        from milink_tui.launch import run_dashboard
+
+        return run_dashboard(lab=args.lab, replay=args.replay, speed=args.speed, interval=args.interval)
     from milink_tui.launch import run_app
 
     return run_app(lab=args.lab, scenario=args.scenario)

@@ -38,3 +38,10 @@ def test_cli_imports_neither_textual_nor_azure_nor_keyring() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == []
+
+
+def test_dashboard_needs_a_source_and_names_a_missing_recording(tmp_path) -> None:
+    out = run("dashboard")
+    assert out.returncode == 2 and "one of the arguments --lab --replay is required" in out.stderr
+    missing = run("dashboard", "--replay", str(tmp_path / "nope.jsonl.gz"))
+    assert missing.returncode == 2 and "no recording at" in missing.stdout
