@@ -121,8 +121,13 @@ async def _main(scenario: str, speed: float, json_line: bool, state_dir: str | N
 async def _tick(world, engine, stop: asyncio.Event) -> None:
     """Advance replication by the simulated time that passed, about ten times a second."""
     last = world.clock.seconds()
+    parent = os.getppid()
     while not stop.is_set():
         await asyncio.sleep(TICK_SECONDS)
+        if os.getppid() != parent:  # whoever launched us is gone (SSH dropped, app killed): stop too
+            log.warning("parent process %d went away; stopping the lab", parent)
+            stop.set()
+            break
         now = world.clock.seconds()
         try:
             engine.tick(now - last)

@@ -693,10 +693,10 @@ class DashboardScreen(Screen[None]):
             self.query_one(LinkTable).focus()
             self._draw_all()
             return
-        if len(self.app.screen_stack) > 1:
-            self.app.pop_screen()
+        if isinstance(self.app, DashboardApp) or len(self.app.screen_stack) <= 2:
+            self.app.exit()  # the dashboard on its own: back means quit (no empty screen left behind)
         else:
-            self.app.exit()
+            self.app.pop_screen()
 
     def action_thresholds(self) -> None:
         def done(value: Thresholds | None) -> None:

@@ -320,3 +320,24 @@ def test_injected_tds_drop_breaks_one_connection_and_the_next_one_works(lab_fact
         conn.close()
     with odbc18(lab.info) as again:
         assert again.cursor().execute("SELECT 1").fetchone()[0] == 1
+
+
+def test_the_lab_stops_when_its_launcher_dies() -> None:
+    code = ("from milink_tui.services.lab_process import LabProcess; import time; "
+            "lab = LabProcess('fresh'); lab.start(); print(lab.proc.pid, flush=True); time.sleep(60)")
+    launcher = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    lab_pid = int(launcher.stdout.readline())
+    launcher.kill()  # like a dropped SSH session taking the app down without cleanup
+    launcher.wait()
+    launcher.stdout.close()
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            with open(f"/proc/{lab_pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return  # exited; waiting for init to reap it
+        except FileNotFoundError:
+            return
+        time.sleep(0.1)
+    os.kill(lab_pid, signal.SIGKILL)
+    raise AssertionError("the lab kept running after its launcher died")
