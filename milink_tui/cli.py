@@ -8,16 +8,29 @@ from __future__ import annotations
 
 import argparse
 import sys
-from importlib.metadata import PackageNotFoundError, version
 
 SCENARIOS = ("fresh", "ready", "linked", "lagging", "broken", "sql2019", "mi-primary", "scale")
 
 
 def package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("milink-tui")
     except PackageNotFoundError:  # running from a source tree without an install
         return "0+unknown"
+
+
+class _LazyVersion(argparse.Action):
+    """``--version`` that reads the package metadata only when used (it costs ~35 ms at start-up)."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs: object) -> None:
+        super().__init__(option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0,
+                         help="show program's version number and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        print(f"milink {package_version()}")
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog="Try it safely with `milink --lab`: a simulated SQL Server and Azure on loopback.",
     )
-    parser.add_argument("--version", action="version", version=f"milink {package_version()}")
+    parser.add_argument("--version", action=_LazyVersion)  # importlib.metadata only when asked
     parser.add_argument(
         "--lab", action="store_true", help="start the built-in lab and open the app against it"
     )

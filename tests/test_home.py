@@ -1,26 +1,43 @@
-"""The home screen as a user sees it today (Pilot)."""
+"""The home screen as a user meets it (Pilot, no network)."""
 
 from __future__ import annotations
 
-from textual.widgets import Static
-
 from milink_tui.app import MilinkApp
+from milink_tui.services.session import SavedConnection, Session
 
 
-async def test_home_says_what_is_not_built_yet() -> None:
-    app = MilinkApp()
+async def test_first_run_offers_connect_or_the_lab(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("MILINK_STATE_DIR", str(tmp_path))
+    app = MilinkApp(session=Session(persist=False))
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        text = str(app.screen.query_one("#not-built", Static).render())
-        assert "Not built yet" in text and "wizard" in text
-        status = str(app.screen.query_one("#lab-status", Static).render())
-        assert "milink --lab" in status
+        assert app.screen.query_one("#first-run").display
+        labels = {str(b.label) for b in app.screen.query("#first-run Button")}
+        assert labels == {"Connect to SQL Server", "Open the lab"}
 
 
-async def test_f1_toggles_help() -> None:
-    app = MilinkApp()
+async def test_saved_connections_azure_and_links_are_listed(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("MILINK_STATE_DIR", str(tmp_path))
+    session = Session(persist=False)
+    session.connections = [SavedConnection("sql01", 1433, user="dba", name="SQL01")]
+    app = MilinkApp(session=session)
     async with app.run_test(size=(80, 24)) as pilot:
-        help_widget = app.screen.query_one("#help", Static)
-        assert not help_widget.has_class("visible")
+        await pilot.pause()
+        home = app.screen
+        assert not home.query_one("#first-run").display
+        assert "SQL01" in str(home.query_one("#connections").get_option_at_index(0).prompt)
+        assert "Not signed in" in str(home.query_one("#azure").render())
+        assert {str(b.label) for b in home.query("#home-actions Button")} >= {"New link", "Lab"}
+
+
+async def test_f1_opens_help_for_the_home_screen(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("MILINK_STATE_DIR", str(tmp_path))
+    app = MilinkApp(session=Session(persist=False))
+    async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("f1")
-        assert help_widget.has_class("visible")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "HelpScreen"
+        assert "Home" in str(app.screen.query_one(".dialog-title").render())
+        await pilot.press("escape")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "HomeScreen"

@@ -1,75 +1,369 @@
-"""Home: where the user lands. Today it shows the lab's endpoints and says plainly what is
-not built yet; the link wizard and the dashboard arrive in their own issues."""
+"""Home: saved SQL Server connections, the Azure account in use, the links found on both sides,
+and the ways out — New link, Dashboard, Lab. An interrupted link setup found in the journal is
+offered for Resume or Roll back. First run with nothing saved offers "Connect to SQL Server" or
+"Open the lab".
+
+Nothing here touches the network at first paint: the journal scan and link reads run in workers.
+"""
 
 from __future__ import annotations
 
-from textual import work
-from textual.app import ComposeResult
-from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from typing import TYPE_CHECKING, Any
 
-WELCOME = (
-    "[b]milink[/b] links a SQL Server database to an Azure SQL Managed Instance and keeps the link "
-    "healthy, from a terminal."
-)
-NOT_BUILT = (
-    "[b]⚠ Not built yet[/b]\n"
-    "• New Managed Instance link wizard (issue 5)\n"
-    "• Live link dashboard (issue 6)\n"
-    "• Connect to your own SQL Server and Azure subscription (issues 4 and 5)\n"
-    "What works today: the lab itself. Connect any SQL Server client to the endpoint above, "
-    "or the Azure SDK / az CLI to the ARM endpoint."
-)
-HELP = (
-    "[b]Help[/b]  q quits (and stops the lab). F1 toggles this help. "
-    "Start the lab from a shell with `milink lab serve --scenario linked` to use it from other tools."
-)
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
+from textual.widgets import Button, DataTable, Footer, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from milink_tui.actions import bindings
+
+if TYPE_CHECKING:
+    from milink_tui.engine.journal import Journal
+    from milink_tui.services.session import SavedConnection, Session
+
+HELP = """\
+# Home
+
+* **SQL Server** — saved connections (never with their password). Enter connects to the
+  highlighted one; **c** opens *Connect to SQL Server* for a new one.
+* **Azure** — the account milink is signed in with (the wizard signs you in; device code works
+  over SSH).
+* **Links** — every link found on SQL Server (distributed availability groups) and on the
+  managed instances the signed-in account can see, merged by name: *both sides*, *SQL Server
+  only* or *managed instance only*.
+* **n** New link (the wizard), **d** Dashboard, **l** Lab (a simulated SQL Server + Azure on this
+  machine), **r** refresh.
+
+If a link setup was interrupted (crash, lost SSH session), the journal keeps it: **Resume**
+continues it, **Roll back** undoes only what it created. Failover, failback and dropping a link
+arrive with their own screens.
+"""
+
+WELCOME = ("[b]Welcome to milink.[/b] It links SQL Server databases to an Azure SQL Managed Instance "
+           "and keeps the links healthy — from this terminal.\nNothing is saved yet: connect to a SQL "
+           "Server, or open the built-in lab (a simulated SQL Server and Azure) to try every screen safely.")
+
+
+class SessionChanged(Message):
+    """The session changed (connection, sign-in, lab): the home screen re-reads it."""
+
+
+class AzureSignInDialog(ModalScreen[bool]):
+    """Sign in to Azure outside the wizard (to resume a run, or for Entra authentication)."""
+
+    BINDINGS = [("escape", "dismiss(False)", "Cancel")]
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(classes="dialog-screen")
+        self.session = session
+
+    def compose(self) -> ComposeResult:
+        from milink_tui.screens.wizard.backend import LiveBackend
+        from milink_tui.screens.wizard.widgets import AzureSignIn
+
+        with Vertical(classes="dialog"):
+            yield Label("Sign in to Azure", classes="dialog-title")
+            yield AzureSignIn(LiveBackend(self.session), id="home-sign-in")
+            yield Button("Close", id="signin-close", compact=True)
+
+    def on_azure_sign_in_signed_in(self, event: Any) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#signin-close")
+    def _close(self) -> None:
+        self.dismiss(False)
 
 
 class HomeScreen(Screen[None]):
-    """Landing screen; starts the lab (when asked) in a worker so the first paint is instant."""
+    BINDINGS = bindings("home")
+    help_scope = "home"
 
-    def __init__(self, lab_scenario: str | None = None) -> None:
+    def __init__(self, session: Session) -> None:
         super().__init__()
-        self.lab_scenario = lab_scenario
+        self.session = session
+        self.unfinished: list[Journal] = []
+        self.link_rows: list[tuple[str, str, str, str]] = []
+        self.body_ready = False
+        self._body_mounting = False
 
     def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static(WELCOME, id="welcome")
-        status = "◌ Starting the lab…" if self.lab_scenario else (
-            "No connection yet. Run [b]milink --lab[/b] to try every screen against the built-in lab."
-        )
-        yield Static(status, id="lab-status")
-        yield Static(NOT_BUILT, id="not-built")
-        yield Static(HELP, id="help")
+        yield Static(Text.assemble(("milink", "bold"), " — Managed Instance link"), id="home-title")
+        with Vertical(id="first-run"):
+            yield Static(WELCOME, id="welcome")
+            with Horizontal(classes="home-buttons"):
+                yield Button("Connect to SQL Server", id="fr-connect", variant="primary", compact=True)
+                yield Button("Open the lab", id="fr-lab", compact=True)
+        with Vertical(id="recovery"):
+            yield Static("", id="recovery-text")
+            with Horizontal(classes="home-buttons"):
+                yield Button("Resume", id="rc-resume", variant="primary", compact=True)
+                yield Button("Roll back", id="rc-rollback", variant="error", compact=True)
+        yield Vertical(id="home-body")  # filled on first need: a first run paints without it
+        yield Static("", id="home-status")
         yield Footer()
 
+    def _body_widgets(self) -> list[Widget]:
+        return [
+            Vertical(
+                Static(Text("SQL Server", style="bold"), classes="section"),
+                OptionList(id="connections", compact=True),
+                Static(Text("Azure", style="bold"), classes="section"),
+                Static("", id="azure"),
+                Static(Text("Links", style="bold"), classes="section"),
+                DataTable(id="links", cursor_type="row"), id="home-main"),
+            Horizontal(
+                Button("New link", id="hb-new", variant="primary", compact=True),
+                Button("Dashboard", id="hb-dashboard", compact=True),
+                Button("Lab", id="hb-lab", compact=True),
+                Button("Connect…", id="hb-connect", compact=True),
+                Button("Sign in to Azure…", id="hb-azure", compact=True),
+                id="home-actions", classes="home-buttons"),
+        ]
+
+    async def _mount_body(self) -> None:
+        await self.query_one("#home-body").mount_all(self._body_widgets())
+        t = self.query_one("#links", DataTable)
+        t.add_column("Link", width=20, key="link")
+        t.add_column("Found on", width=18, key="where")
+        t.add_column("SQL Server role", width=15, key="role")
+        t.add_column("State", key="state")
+        self.query_one("#hb-dashboard").display = self.app.dashboard_available()  # type: ignore[attr-defined]
+        self.body_ready = True
+        self.render_session()
+        if self.session.sql is not None:
+            self.refresh_links()
+        else:
+            self.show_links([])
+
     def on_mount(self) -> None:
-        if self.lab_scenario:
-            self.start_lab()
+        self.query_one("#recovery").display = False
+        self.session.load()
+        self.render_session()
+        self.scan_journal()
 
-    @work(thread=True, exclusive=True, group="lab")
-    def start_lab(self) -> None:
-        from milink_tui.services.lab_process import LabProcess, LabStartError
+    # ------------------------------------------------------------- rendering
 
-        lab = LabProcess(self.lab_scenario or "fresh")
-        try:
-            info = lab.start()
-        except LabStartError as e:
-            self.app.call_from_thread(self._show_status, f"✗ The lab failed to start: {e}")
+    def render_session(self) -> None:
+        s = self.session
+        first_run = not s.connections and s.lab is None and not getattr(self.app, "lab_starting", False)
+        self.query_one("#first-run").display = first_run
+        self.query_one("#home-body").display = not first_run
+        if first_run:
             return
-        self.app.lab = lab
-        sql, arm = info.sql, info.arm
-        text = (
-            f"[b]✓ Lab running[/b] — scenario [b]{self.lab_scenario}[/b] (ready in {lab.ready_seconds:.1f} s)\n"
-            f"SQL Server [b]{sql['server_name']}[/b]  tcp:{sql['host']},{sql['port']}  login {sql['user']}\n"
-            f"Azure ARM  {arm['base_url']}  subscription {arm['subscription_id']}\n"
-            f"Lab CA     {info.ca_file}"
-        )
-        self.app.call_from_thread(self._show_status, text)
+        if not self.body_ready:
+            if not self._body_mounting:
+                self._body_mounting = True
+                self.run_worker(self._mount_body(), group="home-body")
+            return
+        ol = self.query_one("#connections", OptionList)
+        ol.clear_options()
+        for i, c in enumerate(s.connections):
+            active = s.active is not None and s.active.key == c.key and s.sql is not None
+            label = Text.assemble(("● " if active else "○ "), (c.name or c.display, "bold"),
+                                  f"  {c.display}  {c.user or c.auth}",
+                                  ("  lab" if c.lab else ""), ("  ✓ connected" if active else ""))
+            ol.add_option(Option(label, id=str(i)))
+        if not s.connections:
+            ol.add_option(Option(Text("No saved connection — press c to connect.", style="dim"), disabled=True))
+        ident = s.identity
+        if ident is not None:
+            kind = "service principal" if ident.kind == "app" else "user"
+            where = " (lab)" if s.lab is not None else ""
+            az = Text.assemble(("✓ Signed in", "bold green"), f" as {ident.name} ({kind}){where}")
+        else:
+            az = Text("○ Not signed in — the New link wizard signs you in (device code works over SSH).")
+        self.query_one("#azure", Static).update(az)
+        self.query_one("#hb-azure").display = ident is None
 
-    def _show_status(self, text: str) -> None:
-        self.query_one("#lab-status", Static).update(text)
+    def show_status(self, text: str | Text) -> None:
+        self.query_one("#home-status", Static).update(text)
 
-    def action_help(self) -> None:
-        self.query_one("#help", Static).toggle_class("visible")
+    @on(SessionChanged)
+    def _session_changed(self) -> None:
+        self.render_session()
+        if self.session.sql is not None and self.body_ready:
+            self.refresh_links()
+
+    # ------------------------------------------------------------- journal
+
+    @work(thread=True, exclusive=True, group="journal")
+    def scan_journal(self) -> None:
+        from milink_tui.engine.journal import unfinished_runs
+
+        runs = unfinished_runs()
+        self.app.call_from_thread(self._show_recovery, runs)
+
+    def _show_recovery(self, runs: list[Journal]) -> None:
+        self.unfinished = runs
+        box = self.query_one("#recovery")
+        if not runs:
+            box.display = False
+            return
+        j = runs[-1]
+        try:
+            plan = j.plan()
+            links = ", ".join(x["link_name"] for x in plan.get("links", []))
+            where = f"{plan.get('sql_server_name')} → {plan.get('mi', {}).get('name')}"
+        except (ValueError, KeyError, TypeError):
+            links, where = "?", "?"
+        failed = [r for r in j.steps().values() if r.state in ("failed", "started")]
+        stopped = f"stopped at {failed[-1].step}" if failed else "interrupted"
+        more = f" (+{len(runs) - 1} more)" if len(runs) > 1 else ""
+        self.query_one("#recovery-text", Static).update(Text.assemble(
+            ("▲ An interrupted link setup was found", "bold dark_orange"),
+            f"{more}: {links} ({where}), {stopped}. Resume continues it; Roll back undoes only what it created."))
+        box.display = True
+
+    def _recovery_ready(self, rollback: bool) -> None:
+        if not self.unfinished:
+            self.notify("No interrupted run.", severity="warning")
+            return
+        journal = self.unfinished[-1]
+        s = self.session
+        if s.sql is None:
+            self.notify(f"Connect to SQL Server {journal.plan().get('sql_server_name')} first.", severity="warning")
+            self.action_connect()
+            return
+        if s.azure is None:
+            def signed(ok: bool | None) -> None:
+                if ok:
+                    self._session_changed()
+                    self._recovery_ready(rollback)
+            self.app.push_screen(AzureSignInDialog(s), signed)
+            return
+        self.app.open_wizard(resume=journal, rollback=rollback)  # type: ignore[attr-defined]
+        self.query_one("#recovery").display = False
+
+    @on(Button.Pressed, "#rc-resume")
+    def action_resume_run(self) -> None:
+        self._recovery_ready(rollback=False)
+
+    @on(Button.Pressed, "#rc-rollback")
+    def action_rollback_run(self) -> None:
+        self._recovery_ready(rollback=True)
+
+    # ------------------------------------------------------------- links on both sides
+
+    def action_refresh(self) -> None:
+        self.scan_journal()
+        self.refresh_links()
+
+    @work(exclusive=True, group="links")
+    async def refresh_links(self) -> None:
+        s = self.session
+        rows: dict[str, list[str]] = {}
+        sql_name = s.active.name if s.active else "SQL Server"
+        if s.sql is not None:
+            try:
+                res = await s.sql.query("home_links")
+                for r in res.first.dicts():
+                    rows[r["link"].lower()] = [r["link"], "SQL Server", r["local_role"] or "",
+                                               f"{r['connected_state']} · {r['health']}".strip(" ·")]
+            except Exception as e:  # shown, not raised: the home screen must stay usable
+                self.show_status(Text(f"▲ Could not read links on {sql_name}: {e}", style="dark_orange"))
+        if s.azure is not None:
+            try:
+                mis = (await s.azure.list_managed_instances())[:20]
+                for mi in mis:
+                    for link in await s.azure.list_links(mi.ref()):
+                        name = str(link.get("name") or "")
+                        d = (link.get("databases") or [{}])[0]
+                        state = f"{d.get('replicaState', '')} · {d.get('synchronizationHealth', '')}".strip(" ·")
+                        row = rows.get(name.lower())
+                        if row is not None:
+                            row[1] = f"both ({mi.name})"
+                            row[3] = state or row[3]
+                        else:
+                            rows[name.lower()] = [name, f"{mi.name} only", "", state]
+            except Exception as e:
+                self.show_status(Text(f"▲ Could not list links in Azure: {e}", style="dark_orange"))
+        self.show_links([(a, b, c, e) for a, b, c, e in sorted(rows.values())])
+
+    def show_links(self, rows: list[tuple[str, str, str, str]]) -> None:
+        """(link, found on, SQL Server role, state) rows, merged from both sides."""
+        self.link_rows = rows
+        if not self.body_ready:
+            return
+        t = self.query_one("#links", DataTable)
+        t.clear()
+        for link, where, role, state in self.link_rows:
+            t.add_row(Text(link), Text(where), Text(role), Text(state), key=link)
+        if not self.link_rows:
+            if self.session.sql is None:
+                t.add_row(Text("—", style="dim"), Text(""), Text(""),
+                          Text("connect to a SQL Server to list its links", style="dim"))
+            else:
+                t.add_row(Text("No link yet", style="dim"), Text(""), Text(""), Text("press n to create one"))
+
+    # ------------------------------------------------------------- actions
+
+    @on(Button.Pressed, "#hb-new")
+    def action_new_link(self) -> None:
+        if self.session.sql is None:
+            self.notify("Connect to a SQL Server first.")
+            self.action_connect(then_wizard=True)
+            return
+        self.app.open_wizard()  # type: ignore[attr-defined]
+
+    @on(Button.Pressed, "#hb-connect")
+    @on(Button.Pressed, "#fr-connect")
+    def _connect_pressed(self) -> None:
+        self.action_connect()
+
+    def action_connect(self, then_wizard: bool = False, initial: SavedConnection | None = None) -> None:
+        from milink_tui.screens.connect import ConnectDialog
+
+        def done(conn: SavedConnection | None) -> None:
+            if conn is None:
+                return
+            self._session_changed()
+            self.show_status(Text(f"✓ Connected to {self.session.server_label}", style="green"))
+            if then_wizard:
+                self.app.open_wizard()  # type: ignore[attr-defined]
+        self.app.push_screen(ConnectDialog(self.session, initial), done)
+
+    @on(OptionList.OptionSelected, "#connections")
+    def _connect_saved(self, event: OptionList.OptionSelected) -> None:
+        conn = self.session.connections[int(event.option.id or 0)]
+        password = self.session.password_for(conn)
+        if conn.auth == "sql" and not password:
+            self.action_connect(initial=conn)
+            return
+        self.show_status(f"◌ Connecting to {conn.display}…")
+        self._connect(conn, password)
+
+    @work(exclusive=True, group="connect")
+    async def _connect(self, conn: SavedConnection, password: str | None) -> None:
+        try:
+            await self.session.connect(conn, password)
+        except Exception as e:
+            from milink_tui.screens.wizard.base import explain_error
+
+            self.show_status(Text(explain_error(e), style="red"))
+            return
+        self.show_status(Text(f"✓ Connected to {self.session.server_label}", style="green"))
+        self._session_changed()
+
+    @on(Button.Pressed, "#hb-azure")
+    def _sign_in(self) -> None:
+        def signed(ok: bool | None) -> None:
+            if ok:
+                self._session_changed()
+        self.app.push_screen(AzureSignInDialog(self.session), signed)
+
+    @on(Button.Pressed, "#hb-dashboard")
+    def action_dashboard(self) -> None:
+        self.app.action_dashboard()  # type: ignore[attr-defined]
+
+    @on(Button.Pressed, "#hb-lab")
+    @on(Button.Pressed, "#fr-lab")
+    def action_lab(self) -> None:
+        self.app.action_lab()  # type: ignore[attr-defined]
+
+    def help_context(self) -> tuple[str, str]:
+        return "Home", HELP

@@ -1,0 +1,226 @@
+"""Drive the app like a user, through the lab: shared by the Pilot end-to-end tests and by
+``tools/gallery.py`` (which saves a screenshot at every page)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.widgets import Button, DataTable, Input, OptionList, Select
+
+Shot = Callable[[str], Awaitable[None] | None]
+
+
+async def until(pilot: Pilot, predicate: Callable[[], Any], timeout: float = 30.0, what: str = "") -> None:
+    """Wait (yielding to the app) until ``predicate()`` is true; fail with ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"timed out waiting for {what or predicate}")
+
+
+def wizard(pilot: Pilot) -> Any:
+    from milink_tui.screens.wizard import WizardScreen
+
+    screen = pilot.app.screen
+    assert isinstance(screen, WizardScreen), f"expected the wizard, got {type(screen).__name__}"
+    return screen
+
+
+async def next_page(pilot: Pilot, expect: str, timeout: float = 30.0) -> Any:
+    w = wizard(pilot)
+    await until(pilot, lambda: not w.query_one("#wiz-next", Button).disabled, timeout,
+                f"Next enabled on {w.current}: {w.current_page.blocker() if w.current_page else ''}")
+    await pilot.press("f8")
+    await until(pilot, lambda: w.current == expect, 10, f"page {expect}")
+    await pilot.pause()
+    return w
+
+
+async def click(pilot: Pilot, selector: str) -> None:
+    widget = pilot.app.screen.query_one(selector)
+    widget.focus()
+    await pilot.pause()
+    if isinstance(widget, Button):
+        widget.press()
+    await pilot.pause()
+
+
+async def home_ready(pilot: Pilot) -> None:
+    app = pilot.app
+    await until(pilot, lambda: app.session.sql is not None and app.session.identity is not None, 30,
+                "the lab connection and Azure sign-in")
+    await pilot.pause(0.2)
+
+
+async def fix_requirements(pilot: Pilot, shot: Shot | None = None) -> None:
+    """Requirements page: restart the lab with Always On, apply every safe fix (master key, trace flags)."""
+    w = wizard(pilot)
+    page = w.current_page
+    await until(pilot, lambda: bool(w.state.checks) and "checks" not in page.busy, 30, "requirements")
+    if shot:
+        await _shot(shot, "requirements")
+    hadr = next((r for r in w.state.checks if r.id == "hadr"), None)
+    if hadr is not None and hadr.status == "fail":
+        table = page.query_one("#req-server", DataTable)
+        table.focus()
+        table.move_cursor(row=[r.id for r in table.results].index("hadr"))
+        await pilot.pause()
+        await click(pilot, "#req-lab-hadr")
+        await until(pilot, lambda: type(pilot.app.screen).__name__ == "ConfirmDialog", 5, "confirm dialog")
+        await click(pilot, "#confirm-yes")
+        await until(pilot, lambda: any(r.id == "hadr" and r.status == "pass" for r in w.state.checks)
+                    and "checks" not in page.busy and "hadr" not in page.busy, 30, "Always On enabled")
+    for fix_id in ("master_key", "tf1800", "tf9567", "tf12381"):
+        r = next((x for x in w.state.checks if x.id == fix_id), None)
+        if r is None or r.status == "pass":
+            continue
+        table_id = "#req-ag" if r.tab == "ag" else "#req-server"
+        page.query_one("#req-tabs").active = "tab-ag" if r.tab == "ag" else "tab-server"
+        await pilot.pause()
+        table = page.query_one(table_id, DataTable)
+        table.focus()
+        table.move_cursor(row=[x.id for x in table.results].index(fix_id))
+        await pilot.pause()
+        await pilot.press("f4")
+        if fix_id == "master_key":
+            await until(pilot, lambda: type(pilot.app.screen).__name__ == "PasswordDialog", 5, "password dialog")
+            if shot:
+                await _shot(shot, "master-key-password")
+            dialog = pilot.app.screen
+            await pilot.click("#pw1")
+            await pilot.press(*"Lab-MasterKey-1!")  # typed, masked
+            dialog.query_one("#pw2", Input).value = "Lab-MasterKey-1!"
+            await click(pilot, "#pw-ok")
+        else:
+            await until(pilot, lambda: type(pilot.app.screen).__name__ == "ConfirmDialog", 5, "confirm dialog")
+            await click(pilot, "#confirm-yes")
+        await until(pilot, lambda fid=fix_id: any(x.id == fid and x.status == "pass" for x in w.state.checks)
+                    and "checks" not in page.busy, 20, f"fix {fix_id}")
+    page.query_one("#req-tabs").active = "tab-server"
+    await pilot.pause()
+
+
+async def _shot(shot: Shot, name: str) -> None:
+    result = shot(name)
+    if result is not None:
+        await result
+
+
+async def choose_databases(pilot: Pilot, names: list[str]) -> None:
+    w = wizard(pilot)
+    page = w.current_page
+    await until(pilot, lambda: bool(page.rows()), 20, "databases")
+    table = page.query_one("#db-table", DataTable)
+    table.focus()
+    for name in names:
+        idx = [r[0] for r in page.rows()].index(name)
+        table.move_cursor(row=idx)
+        await pilot.pause()
+        await pilot.press("space")
+        await pilot.pause()
+    assert sorted(w.state.selected) == sorted(names), w.state.selected
+
+
+async def pick_instance(pilot: Pilot, name: str, sign_in: bool = True) -> None:
+    """Sign in (service principal, prefilled from the lab) and pick the managed instance."""
+    w = wizard(pilot)
+    page = w.current_page
+    if sign_in:
+        method = page.query_one("#az-method", Select)
+        method.value = "sp-secret"
+        await pilot.pause()
+        await click(pilot, "#az-signin")
+        await until(pilot, lambda: w.state.identity is not None, 30, "Azure sign-in")
+    await until(pilot, lambda: bool(w.state.subscriptions), 20, "subscriptions")
+    await until(pilot, lambda: bool(w.state.resource_groups), 20, "resource groups")
+    rg = page.query_one("#mi-rg", Select)
+    rg.value = "rg-milink-lab"
+    await until(pilot, lambda: any(m.name == name for m in w.state.instances), 20, "instances")
+    flt = page.query_one("#mi-filter", Input)
+    flt.focus()
+    await pilot.press(*name[-2:])
+    await pilot.pause()
+    ol = page.query_one("#mi-list", OptionList)
+    ol.focus()
+    idx = next(i for i in range(ol.option_count) if not ol.get_option_at_index(i).disabled
+               and w.state.instances[int(ol.get_option_at_index(i).id)].name == name)
+    ol.highlighted = idx
+    await pilot.press("enter")
+    await until(pilot, lambda: w.state.mi is not None and w.state.mi.name == name, 10, "instance chosen")
+
+
+async def execute(pilot: Pilot, timeout: float = 90.0) -> Any:
+    w = wizard(pilot)
+    await until(pilot, lambda: w.state.run_outcome in ("done", "failed", "cancelled"), timeout, "the run")
+    return w
+
+
+async def create_link_sql_first(pilot: Pilot, databases: list[str], link_name: str = "",
+                                shot: Shot | None = None, stop_at: str | None = None,
+                                instance: str = "sqlmi-lab-gp", two_way: bool = True,
+                                troubleshooting: bool = False) -> Any:
+    """Home → wizard → … → Results, SQL Server as initial primary (fresh lab)."""
+    await home_ready(pilot)
+    if shot:
+        await _shot(shot, "home")
+    await pilot.press("n")
+    await until(pilot, lambda: type(pilot.app.screen).__name__ == "WizardScreen", 5, "wizard")
+    w = wizard(pilot)
+    await until(pilot, lambda: w.state.server is not None, 20, "server facts")
+    await pilot.pause(0.1)
+    if shot:
+        await _shot(shot, "intro")
+    await next_page(pilot, "options")
+    if link_name:
+        inp = w.query_one("#link-name", Input)
+        inp.focus()
+        await pilot.press(*link_name)
+    if not two_way:
+        await pilot.click("#two-way")
+        assert not w.state.two_way
+    if troubleshooting:
+        await pilot.click("#troubleshooting")
+        assert w.state.troubleshooting
+    if shot:
+        await _shot(shot, "options")
+    await next_page(pilot, "requirements")
+    await fix_requirements(pilot, shot)
+    if shot:
+        await _shot(shot, "requirements-ready")
+    await next_page(pilot, "databases")
+    await choose_databases(pilot, databases)
+    if shot:
+        await _shot(shot, "databases")
+    await next_page(pilot, "replica")
+    await pick_instance(pilot, instance)
+    if shot:
+        await _shot(shot, "replica")
+    if troubleshooting:
+        await next_page(pilot, "network")
+        if shot:
+            await _shot(shot, "network")
+    await next_page(pilot, "validation")
+    await until(pilot, lambda: bool(w.state.validation), 30, "validation")
+    if shot:
+        await _shot(shot, "validation")
+    await next_page(pilot, "summary")
+    if shot:
+        await _shot(shot, "summary")
+        await pilot.press("f9")
+        await until(pilot, lambda: type(pilot.app.screen).__name__ == "ScriptViewer", 5, "the script viewer")
+        await pilot.pause(0.2)
+        await _shot(shot, "scripts")
+        await pilot.press("escape")
+        await until(pilot, lambda: pilot.app.screen is w, 5, "back to the summary")
+    if stop_at == "summary":
+        return w
+    await next_page(pilot, "execute")
+    await execute(pilot)
+    if shot:
+        await _shot(shot, "execute")
+    return w
