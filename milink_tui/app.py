@@ -7,7 +7,6 @@ screen needs them.
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import AsyncIterator
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -158,13 +157,7 @@ class MilinkApp(App[None]):
             self._session_changed()
         self.push_screen(WizardScreen(LiveBackend(self.session), resume=resume, rollback=rollback), closed)
 
-    def dashboard_available(self) -> bool:
-        return importlib.util.find_spec("milink_tui.screens.dashboard") is not None
-
     def action_dashboard(self) -> None:
-        if not self.dashboard_available():
-            self.notify("The dashboard is not part of this build yet.", severity="warning")
-            return
         if self.session.sql is None and self.session.azure is None:
             self.notify("Connect to SQL Server (or sign in to Azure) first.", severity="warning")
             return

@@ -62,6 +62,11 @@ async def sql_first(out: Path, counter: list[int]) -> None:
             await d.until(pilot, lambda: type(app.screen).__name__ == "HomeScreen", 5, "home")
             await d.until(pilot, lambda: len(app.screen.link_rows) >= 2, 20, "links on the home screen")
             shot("home-with-links")
+            await pilot.press("d")
+            await d.until(pilot, lambda: type(app.screen).__name__ == "DashboardScreen", 10, "dashboard")
+            await d.until(pilot, lambda: len(app.screen.query("LinkTable")) > 0, 10, "dashboard table")
+            await pilot.pause(4)  # a couple of refreshes so rates and history have values
+            shot("dashboard")
 
 
 async def mi_first(out: Path, counter: list[int]) -> None:

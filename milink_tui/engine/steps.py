@@ -243,7 +243,7 @@ def link_steps(plan: LinkPlan, spec: LinkSpec) -> list[Step]:
             await c.azure.delete_database(plan.mi, spec.database)
 
     async def sync_check(c: ExecContext) -> bool:
-        return _synchronizing(await c.azure.get_link(plan.mi, spec.link_name))
+        return is_synchronizing(await c.azure.get_link(plan.mi, spec.link_name))
 
     async def sync_apply(c: ExecContext) -> None:
         await wait_for_seeding(c, spec)
@@ -260,7 +260,7 @@ def link_steps(plan: LinkPlan, spec: LinkSpec) -> list[Step]:
     return steps
 
 
-def _synchronizing(link: dict[str, Any] | None) -> bool:
+def is_synchronizing(link: dict[str, Any] | None) -> bool:
     if not link:
         return False
     dbs = link.get("databases") or []
@@ -275,7 +275,7 @@ async def wait_for_seeding(c: ExecContext, spec: LinkSpec) -> None:
     deadline = loop.time() + c.seeding_timeout
     while True:
         link = await c.azure.get_link(c.plan.mi, spec.link_name)
-        if _synchronizing(link):
+        if is_synchronizing(link):
             return
         dbs = (link or {}).get("databases") or [{}]
         d = dbs[0]

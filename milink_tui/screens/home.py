@@ -132,7 +132,6 @@ class HomeScreen(Screen[None]):
         t.add_column("Found on", width=18, key="where")
         t.add_column("SQL Server role", width=15, key="role")
         t.add_column("State", key="state")
-        self.query_one("#hb-dashboard").display = self.app.dashboard_available()  # type: ignore[attr-defined]
         self.body_ready = True
         self.render_session()
         if self.session.sql is not None:

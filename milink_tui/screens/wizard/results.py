@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Static
 
-from milink_tui.engine.steps import _synchronizing  # the executor's own definition of "in sync"
+from milink_tui.engine.steps import is_synchronizing  # the executor's own definition of "in sync"
 
 from .base import WizardPage
 
@@ -32,7 +32,7 @@ def link_word(link: dict | None) -> tuple[str, str]:
     """A link's state as glyph + word (and a style hint)."""
     if not link:
         return "✗ MISSING", "bold red"
-    if _synchronizing(link):
+    if is_synchronizing(link):
         return "✓ SYNCHRONIZED", "bold green"
     dbs = link.get("databases") or [{}]
     d = dbs[0]
@@ -63,7 +63,6 @@ class ResultsPage(WizardPage):
         t.add_column("Database", width=12, key="db")
         t.add_column("State", width=16, key="state")
         t.add_column("Health", key="health")
-        self.query_one("#res-dashboard").display = bool(getattr(self.app, "dashboard_available", lambda: False)())
 
     def enter(self) -> None:
         plan = self.state.run_plan
