@@ -85,7 +85,8 @@ async def _main(scenario: str, speed: float, json_line: bool, state_dir: str | N
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    ticker = asyncio.create_task(_tick(world, engine, stop))
+    # read the launcher's pid now, before announcing readiness: it may die right after reading it
+    ticker = asyncio.create_task(_tick(world, engine, stop, parent=os.getppid()))
 
     first = next(iter(tds_servers))
     info: dict[str, Any] = {
@@ -118,10 +119,9 @@ async def _main(scenario: str, speed: float, json_line: bool, state_dir: str | N
         await runner.cleanup()
 
 
-async def _tick(world, engine, stop: asyncio.Event) -> None:
+async def _tick(world, engine, stop: asyncio.Event, parent: int) -> None:
     """Advance replication by the simulated time that passed, about ten times a second."""
     last = world.clock.seconds()
-    parent = os.getppid()
     while not stop.is_set():
         await asyncio.sleep(TICK_SECONDS)
         if os.getppid() != parent:  # whoever launched us is gone (SSH dropped, app killed): stop too

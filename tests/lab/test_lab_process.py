@@ -22,55 +22,12 @@ import pytest
 
 from milink_tui.services.lab_process import LabProcess, control
 
-LINK_HEALTH = """DECLARE @link_name varchar(max) = 'DAG_SalesDb'
-SELECT rs.synchronization_health_desc [Link sync health]
-FROM sys.availability_groups ag
-JOIN sys.dm_hadr_availability_replica_states rs ON ag.group_id = rs.group_id
-WHERE rs.is_local = 0 AND rs.role = 2 AND ag.is_distributed = 1 AND ag.name = @link_name"""
+from .reference_queries import DASHBOARD_QUERY, HEALTH_QUERY, LAG_QUERY, SEEDING_QUERY
 
-LAG = """USE master
-DECLARE @link_name varchar(max) = 'DAG_SalesDb'
-SELECT ag.name [Link name], ars1.role_desc [Link role],
-       ars2.connected_state_desc [Link connected state],
-       ars2.synchronization_health_desc [Link sync health],
-       drs.secondary_lag_seconds [Link replication latency (seconds)]
-FROM sys.availability_groups ag
-JOIN sys.dm_hadr_availability_replica_states ars1 ON ag.group_id = ars1.group_id
-JOIN sys.dm_hadr_availability_replica_states ars2 ON ag.group_id = ars2.group_id
-JOIN sys.dm_hadr_database_replica_states drs ON ars2.replica_id = drs.replica_id
-WHERE ag.is_distributed = 1 AND ag.name = @link_name AND ars1.is_local = 1 AND ars2.is_local = 0"""
-
-DASHBOARD = """SELECT ag.name AS dag, ag.is_distributed, ar.replica_server_name, drs.is_local, drs.is_primary_replica,
-       DB_NAME(drs.database_id) AS db,
-       drs.synchronization_state_desc,
-       drs.synchronization_health_desc,
-       drs.is_suspended, drs.suspend_reason_desc,
-       drs.log_send_queue_size,  drs.log_send_rate,
-       drs.redo_queue_size,      drs.redo_rate,
-       drs.end_of_log_lsn, drs.last_sent_lsn, drs.last_received_lsn, drs.last_hardened_lsn, drs.last_redone_lsn,
-       drs.last_commit_lsn, drs.last_commit_time, drs.last_hardened_time, drs.last_redone_time,
-       drs.secondary_lag_seconds
-FROM sys.dm_hadr_database_replica_states drs
-JOIN sys.availability_replicas ar ON ar.replica_id = drs.replica_id
-JOIN sys.availability_groups ag ON ag.group_id = drs.group_id"""
-
-SEEDING = """SELECT
-    ag.local_database_name AS 'Local database name',
-    ar.current_state AS 'Current state',
-    ar.is_source AS 'Is source',
-    ag.internal_state_desc AS 'Internal state desc',
-    ag.database_size_bytes / 1024 / 1024 AS 'Database size MB',
-    ag.transferred_size_bytes / 1024 / 1024 AS 'Transferred MB',
-    ag.transfer_rate_bytes_per_second / 1024 / 1024 AS 'Transfer rate MB/s',
-    ag.total_disk_io_wait_time_ms / 1000 AS 'Total Disk IO wait (sec)',
-    ag.total_network_wait_time_ms / 1000 AS 'Total Network wait (sec)',
-    ag.is_compression_enabled AS 'Compression',
-    ag.start_time_utc AS 'Start time UTC',
-    ag.estimate_time_complete_utc as 'Estimated time complete UTC',
-    ar.completion_time AS 'Completion time',
-    ar.number_of_attempts AS 'Attempt No'
-FROM sys.dm_hadr_physical_seeding_stats AS ag
-INNER JOIN sys.dm_hadr_automatic_seeding AS ar ON local_physical_seeding_id = operation_id"""
+LINK_HEALTH = HEALTH_QUERY.replace("<DAGname>", "DAG_SalesDb")
+LAG = LAG_QUERY.replace("<DAGname>", "DAG_SalesDb")
+DASHBOARD = DASHBOARD_QUERY
+SEEDING = SEEDING_QUERY
 
 
 @pytest.fixture(scope="module")
