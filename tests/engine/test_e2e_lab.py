@@ -71,13 +71,25 @@ async def sql_link_state(sql, link_name: str) -> tuple:
     return tuple(res.first.rows[0]) if res.first.rows else ()
 
 
+def assert_secret_nowhere(state_dir: Path, log_text: str) -> None:
+    """The master key password was used, but is in no journal or file, no log, no process's arguments."""
+    for path in state_dir.rglob("*"):
+        if path.is_file():
+            assert SENTINEL not in path.read_text(errors="ignore"), path
+    assert SENTINEL not in log_text
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            assert SENTINEL.encode() not in cmdline.read_bytes(), cmdline
+
+
 @pytest.fixture
 def state_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("MILINK_STATE_DIR", str(tmp_path))
     return tmp_path
 
 
-async def test_fresh_to_synchronized_sql_first(lab_factory, state_dir) -> None:
+async def test_fresh_to_synchronized_sql_first(lab_factory, state_dir, caplog) -> None:
+    caplog.set_level("DEBUG")
     lab = lab_factory("fresh", speed=SPEED)
     async with clients(lab, state_dir) as (sql, azure):
         server = await read_server(sql)
@@ -110,10 +122,7 @@ async def test_fresh_to_synchronized_sql_first(lab_factory, state_dir) -> None:
         assert link["databases"][0]["synchronizationHealth"] == "HEALTHY"
         assert await sql_link_state(sql, "DAG_SalesDb") == ("CONNECTED", "HEALTHY")
         assert any(e.state == "done" for e in events)
-    # the master key password was used but is nowhere on disk
-    for path in state_dir.rglob("*"):
-        if path.is_file():
-            assert SENTINEL not in path.read_text(errors="ignore"), path
+    assert_secret_nowhere(state_dir, caplog.text)
 
 
 async def test_two_databases_make_two_links(lab_factory, state_dir) -> None:

@@ -49,10 +49,18 @@ def _serial_text(serial: int) -> str:
     return " ".join(f"{b:02x}" for b in raw)
 
 
+def _cn(subject: str) -> str:
+    """X.509 caps a common name at 64 bytes of UTF-8; sys.certificates keeps the full subject."""
+    cn = subject or " "
+    while len(cn.encode("utf-8")) > 64:
+        cn = cn[:-1]
+    return cn
+
+
 def generate(subject: str, start: dt.datetime, expiry: dt.datetime) -> CertInfo:
     """A self-signed certificate like CREATE CERTIFICATE ... WITH SUBJECT makes (RSA 2048, SHA-256)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject or " ")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, _cn(subject))])
     serial = int.from_bytes(os.urandom(16), "big") >> 1 or 1
     cert = (
         x509.CertificateBuilder()
