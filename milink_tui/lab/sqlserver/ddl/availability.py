@@ -166,20 +166,25 @@ class CreateAvailabilityGroup(Command):
                 local_found = True
                 if local.role != "PRIMARY":  # type: ignore[union-attr]
                     raise sql_error(35251)
-            replicas.append(Replica(
-                server_name=m.name, endpoint_url=url,
-                availability_mode=_check_mode(m.opt("AVAILABILITY_MODE"), ("SYNCHRONOUS_COMMIT",
-                                              "ASYNCHRONOUS_COMMIT"), "AVAILABILITY_MODE"),  # type: ignore[arg-type]
-                failover_mode=_check_mode(m.opt("FAILOVER_MODE", "MANUAL"), ("MANUAL",), "FAILOVER_MODE"),  # type: ignore[arg-type]
-                seeding_mode=_check_mode(m.opt("SEEDING_MODE", "AUTOMATIC"), ("AUTOMATIC", "MANUAL"),
-                                         "SEEDING_MODE"),  # type: ignore[arg-type]
-                session_timeout=m.timeout(10), is_local=is_local, create_date=env.now if is_local else None))
+            replicas.append(_dag_member(m, url, is_local, env))
         if not local_found:
             raise sql_error(35237, self.name)
         dag = AvailabilityGroup(name=self.name, replicas=replicas, is_distributed=True, cluster_type="NONE",
                                 role="PRIMARY", create_date=env.now)
         _register_dag(env, dag)
         return []
+
+
+def _dag_member(m, url: str, is_local: bool, env: ExecEnv) -> Replica:
+    """One member AG of a distributed AG, from its WITH (...) options (CREATE and JOIN alike)."""
+    return Replica(
+        server_name=m.name, endpoint_url=url,
+        availability_mode=_check_mode(m.opt("AVAILABILITY_MODE"), ("SYNCHRONOUS_COMMIT",
+                                      "ASYNCHRONOUS_COMMIT"), "AVAILABILITY_MODE"),  # type: ignore[arg-type]
+        failover_mode=_check_mode(m.opt("FAILOVER_MODE", "MANUAL"), ("MANUAL",), "FAILOVER_MODE"),  # type: ignore[arg-type]
+        seeding_mode=_check_mode(m.opt("SEEDING_MODE", "AUTOMATIC"), ("AUTOMATIC", "MANUAL"),
+                                 "SEEDING_MODE"),  # type: ignore[arg-type]
+        session_timeout=m.timeout(10), is_local=is_local, create_date=env.now if is_local else None)
 
 
 def _register_dag(env: ExecEnv, dag: AvailabilityGroup) -> None:
@@ -270,14 +275,7 @@ class AlterAvailabilityGroup(Command):
             local = env.inst.find_ag(m.name)
             is_local = local is not None and not local.is_distributed and not local_found
             local_found = local_found or is_local
-            replicas.append(Replica(
-                server_name=m.name, endpoint_url=url,
-                availability_mode=_check_mode(m.opt("AVAILABILITY_MODE"), ("SYNCHRONOUS_COMMIT",
-                                              "ASYNCHRONOUS_COMMIT"), "AVAILABILITY_MODE"),  # type: ignore[arg-type]
-                failover_mode=_check_mode(m.opt("FAILOVER_MODE", "MANUAL"), ("MANUAL",), "FAILOVER_MODE"),  # type: ignore[arg-type]
-                seeding_mode=_check_mode(m.opt("SEEDING_MODE", "AUTOMATIC"), ("AUTOMATIC", "MANUAL"),
-                                         "SEEDING_MODE"),  # type: ignore[arg-type]
-                session_timeout=m.timeout(10), is_local=is_local, create_date=env.now if is_local else None))
+            replicas.append(_dag_member(m, url, is_local, env))
         if not local_found:
             raise sql_error(35237, cmd.name)
         dag = AvailabilityGroup(name=self.name, replicas=replicas, is_distributed=True, cluster_type="NONE",
