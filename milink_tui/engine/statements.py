@@ -108,7 +108,7 @@ def full_backup(plan: LinkPlan, database: str) -> str:
 
 
 def drop(kind: str, name: str) -> str:
-    """Undo statements: DROP AVAILABILITY GROUP / ENDPOINT / CERTIFICATE / MASTER KEY."""
+    """Undo statements: DROP AVAILABILITY GROUP / ENDPOINT / CERTIFICATE / MASTER KEY / DATABASE."""
     if kind == "MASTER KEY":
         return "DROP MASTER KEY;"
     return f"DROP {kind} {quote_name(name)};"

@@ -61,6 +61,22 @@ async def _exists(sql: SqlRunner, text: str, params: tuple = ()) -> bool:
     return bool(await _scalar(sql, text, params))
 
 
+async def _database_exists(sql: SqlRunner, name: str) -> bool:
+    return await _exists(sql, "SELECT COUNT(*) FROM sys.databases WHERE name = ?", (name,))
+
+
+async def _seeded_into_ag(sql: SqlRunner, spec: LinkSpec) -> bool:
+    """The database is joined to this link's SQL-side AG (MI first: seeding put it there).
+
+    Rollback is offered for runs that did not complete; after a completed run and a failover to
+    SQL Server the database is the primary and is dropped with the link, never by a rollback."""
+    return await _exists(
+        sql, "SELECT COUNT(*) FROM sys.databases d "
+             "JOIN sys.dm_hadr_database_replica_states rs ON rs.database_id = d.database_id AND rs.is_local = 1 "
+             "JOIN sys.availability_groups ag ON ag.group_id = rs.group_id "
+             "WHERE d.name = ? AND ag.name = ?", (spec.database, spec.sql_ag))
+
+
 def root_certificate_der(label: str) -> bytes:
     """A public root CA's DER from the certifi bundle (no download, no embedded blob)."""
     import base64
@@ -216,10 +232,19 @@ def link_steps(plan: LinkPlan, spec: LinkSpec) -> list[Step]:
         return await _exists(c.sql, "SELECT COUNT(*) FROM sys.availability_groups WHERE name = ?", (spec.sql_ag,))
 
     async def ag_apply(c: ExecContext) -> None:
+        if plan.direction == "mi-first" and await _database_exists(c.sql, spec.database):
+            # seeding would collide with it, and rollback could no longer tell the copy from the user's own
+            raise RuntimeError(f"a database named {spec.database} already exists on SQL Server; "
+                               "the managed instance cannot seed into it")
         await c.sql.run("USE master;\n" + st.create_ag(plan, spec))
 
     async def ag_undo(c: ExecContext) -> None:
+        seeded_copy = plan.direction == "mi-first" and await _seeded_into_ag(c.sql, spec)
         await c.sql.run("USE master;\n" + st.drop("AVAILABILITY GROUP", spec.sql_ag))
+        if seeded_copy:
+            # this run's AG was created empty and ag_apply refused an existing database of that name,
+            # so the copy was made by seeding from the managed instance: undoing the run removes it
+            await c.sql.run("USE master;\n" + st.drop("DATABASE", spec.database))
 
     async def dag_check(c: ExecContext) -> bool:
         return await _exists(c.sql, "SELECT COUNT(*) FROM sys.availability_groups WHERE name = ?", (spec.link_name,))

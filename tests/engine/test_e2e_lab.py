@@ -153,6 +153,31 @@ async def test_managed_instance_first(lab_factory, state_dir) -> None:
         assert res.first.rows[0][0] == "ONLINE"  # seeded from the managed instance
 
 
+async def test_managed_instance_first_rollback_removes_the_seeded_copy(lab_factory, state_dir) -> None:
+    """Undoing an MI-first run leaves SQL Server as it was: no AG, no DAG, no seeded database."""
+    lab = lab_factory("mi-primary", speed=SPEED)
+    async with clients(lab, state_dir) as (sql, azure):
+        plan = await make_plan(sql, azure, ["CloudDb"], direction="mi-first")
+        before = await snapshot(sql, azure, plan)
+        journal = Journal.new(plan.to_json(), state_dir / "runs")
+        await Executor(build_steps(plan), journal, context(plan, sql, azure)).run()
+        await Executor(build_steps(plan), journal, context(plan, sql, azure)).rollback()
+        assert await snapshot(sql, azure, plan) == before  # databases included
+
+
+async def test_managed_instance_first_refuses_an_existing_database(lab_factory, state_dir) -> None:
+    lab = lab_factory("mi-primary", speed=SPEED)
+    async with clients(lab, state_dir) as (sql, azure):
+        plan = await make_plan(sql, azure, ["CloudDb"], direction="mi-first")
+        await sql.run("CREATE DATABASE [CloudDb]")
+        journal = Journal.new(plan.to_json(), state_dir / "runs")
+        with pytest.raises(StepFailed, match="already exists on SQL Server"):
+            await Executor(build_steps(plan), journal, context(plan, sql, azure)).run()
+        await Executor(build_steps(plan), journal, context(plan, sql, azure)).rollback()
+        res = await sql.run("SELECT COUNT(*) FROM sys.databases WHERE name = N'CloudDb'")
+        assert res.first.rows[0][0] == 1  # the user's database stays
+
+
 async def snapshot(sql, azure, plan) -> dict:
     """Everything the steps can create, to compare before/after."""
     certs = await sql.run("SELECT name FROM master.sys.certificates ORDER BY name")
@@ -161,19 +186,24 @@ async def snapshot(sql, azure, plan) -> dict:
     ags = await sql.run("SELECT name FROM sys.availability_groups ORDER BY name")
     trust = sorted(c.get("name") or c.get("certificateName") for c in await azure.trust_certificates(plan.mi))
     links = sorted(x["name"] for x in await azure.list_links(plan.mi))
+    dbs = await sql.run("SELECT name FROM sys.databases ORDER BY name")
     return {"certs": certs.first.rows, "master_key": keys.first.rows, "endpoints": eps.first.rows,
-            "ags": ags.first.rows, "trust": trust, "links": links}
+            "ags": ags.first.rows, "trust": trust, "links": links, "databases": dbs.first.rows}
 
 
 class Killed(Exception):
     """Stands in for SIGKILL / a dropped SSH session right after a step's apply."""
 
 
-async def test_kill_at_every_step_resumes_and_rollback_restores(lab_factory, state_dir) -> None:
-    lab = lab_factory("fresh", speed=SPEED)
-    enable_hadr(lab)
+@pytest.mark.parametrize(("scenario", "database", "direction"), [
+    ("fresh", "SalesDb", "sql-first"), ("mi-primary", "CloudDb", "mi-first")])
+async def test_kill_at_every_step_resumes_and_rollback_restores(lab_factory, state_dir, scenario, database,
+                                                                 direction) -> None:
+    lab = lab_factory(scenario, speed=SPEED)
+    if scenario == "fresh":
+        enable_hadr(lab)
     async with clients(lab, state_dir) as (sql, azure):
-        plan = await make_plan(sql, azure, ["SalesDb"])
+        plan = await make_plan(sql, azure, [database], direction=direction)
         before = await snapshot(sql, azure, plan)
         n = len(build_steps(plan))
         final = None
