@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-SCENARIOS = ("fresh", "ready", "linked", "lagging", "broken", "sql2019", "mi-primary", "scale")
+SCENARIOS = ("fresh", "ready", "linked", "lagging", "broken", "sql2019", "mi-primary", "scale", "ready-windows",
+             "firewalled")
 
 
 def package_version() -> str:

@@ -10,9 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from .facts import DatabaseFacts, ManagedInstanceFacts, ServerFacts
+
+if TYPE_CHECKING:
+    from .network import NetworkReport
 from .versions import MAJOR_NAMES, MATCHING_POLICY, fmt, support_for
 
 Status = Literal["pass", "warn", "fail", "skip"]
@@ -57,6 +60,7 @@ class CheckContext:
     two_way: bool = False
     mi: ManagedInstanceFacts | None = None
     databases: list[DatabaseFacts] = field(default_factory=list)  # the ones chosen
+    network: NetworkReport | None = None  # the last Network Checker run, if any
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
 
 
@@ -321,10 +325,27 @@ def check_mi(c: CheckContext) -> list[CheckResult]:
     return out
 
 
+def check_network(c: CheckContext) -> list[CheckResult]:
+    """Reachability SQL Server -> managed instance: the last test's rows, or why there are none."""
+    title = "Network test: SQL Server → managed instance"
+    if c.network is not None:
+        return list(c.network.results)
+    if c.server.platform == "Linux":
+        return [CheckResult("net_test", title, "warn", "SQL Server on Linux",
+                            "The documented test is a PowerShell SQL Agent job, and Agent on Linux has no PowerShell "
+                            "subsystem: milink cannot run it here. Have the network team confirm outbound TCP 5022 "
+                            "and 11000–11999 to the instance subnet (and inbound 5022 from it).",
+                            "# on the SQL Server host: timeout 5 bash -c '</dev/tcp/<managed instance FQDN>/5022'",
+                            tab="network")]
+    return [CheckResult("net_test", title, "skip", "not tested yet",
+                        "Run the test on the Network Checker page (it creates, runs and deletes a SQL Agent job).",
+                        tab="network")]
+
+
 SERVER_CHECKS: list[Callable[[CheckContext], CheckResult | list[CheckResult]]] = [
     check_version, check_edition, check_platform, check_hadr, check_sysadmin, check_trace_flags,
     check_connect_pack, check_master_key, check_endpoint, check_endpoint_certificate, check_root_certificates,
-    check_collation, check_seeding_log_guard, check_mi,
+    check_collation, check_seeding_log_guard, check_mi, check_network,
 ]
 
 

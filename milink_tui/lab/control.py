@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .model import Workload, World
+from .model import PortBlock, Workload, World
 from .replication import ReplicationEngine
 
 log = logging.getLogger("milink.lab.control")
@@ -60,8 +60,10 @@ class Control:
             "scenario": w.scenario, "now": w.clock.now().isoformat(), "speed": w.clock.speed,
             "lost_transactions": w.lost_transactions, "round_trips": dict(w.round_trips),
             "faults": dataclasses.asdict(w.faults),
+            "network": [dataclasses.asdict(b) for b in w.network_blocks],
             "sql_servers": {
-                name: {"version": i.version, "hadr_enabled": i.hadr_enabled,
+                name: {"version": i.version, "hadr_enabled": i.hadr_enabled, "platform": i.host_platform,
+                       "agent_running": i.agent_running,
                        "hadr_pending_restart": i.hadr_enabled_after_restart is not None,
                        "trace_flags": sorted(i.trace_flags), "restarts": i.restarts,
                        "databases": {d.name: {"state": d.state, "transactions": d.transactions,
@@ -71,6 +73,8 @@ class Control:
             },
             "managed_instances": {
                 mi.name: {"available": mi.available, "links": sorted(link.name for link in mi.links.values()),
+                          "fqdn": mi.fqdn, "node_name": mi.node_name, "hadr_port": mi.hadr_port,
+                          "subnet": mi.subnet,
                           "databases": {d.name: {"state": d.state, "transactions": d.transactions}
                                         for d in mi.databases.values()}}
                 for mi in w.managed_instances.values()
@@ -162,6 +166,30 @@ class Control:
             mi.endpoint_certificate.expiry_date = now + dt.timedelta(days=float(m["days"]))
         return None
 
+    async def post_network(self, request: web.Request) -> web.Response:
+        """Firewall / NSG deny rules on the SQL Server -> managed instance path.
+
+        ``{"clear": true, "block": [{"low": 11000, "high": 11999, "where": "sql-outbound",
+        "sql_server": null, "managed_instance": null}]}``; ``partition`` stays in /fault.
+        """
+        body: dict[str, Any] = await request.json()
+        blocks = []
+        for spec in body.get("block") or []:
+            try:
+                low = int(spec["low"])
+                high = int(spec.get("high", low))
+                where = spec.get("where", "sql-outbound")
+            except (KeyError, TypeError, ValueError):
+                return _bad("each block needs an integer 'low' (and optional 'high')")
+            if not 1 <= low <= high <= 65535 or where not in ("sql-outbound", "mi-inbound"):
+                return _bad("ports are 1..65535 with low <= high; where is sql-outbound or mi-inbound")
+            blocks.append(PortBlock(low, high, where, spec.get("sql_server"), spec.get("managed_instance")))
+        with self.world.lock:
+            if body.get("clear"):
+                self.world.network_blocks.clear()
+            self.world.network_blocks.extend(blocks)
+            return _json({"network": [dataclasses.asdict(b) for b in self.world.network_blocks]})
+
     async def post_clock(self, request: web.Request) -> web.Response:
         body = await request.json()
         with self.world.lock:
@@ -183,11 +211,18 @@ class Control:
         with self.world.lock:
             if "hadr_enabled" in body:
                 inst.hadr_enabled_after_restart = bool(body["hadr_enabled"])
+            if "agent_running" in body:
+                inst.agent_running = bool(body["agent_running"])
+            if "host_platform" in body:
+                if body["host_platform"] not in ("Windows", "Linux"):
+                    return _bad("host_platform is Windows or Linux")
+                _set_platform(inst, body["host_platform"])
             if "startup_trace_flags" in body:
                 inst.startup_trace_flags = {int(x) for x in body["startup_trace_flags"]}
             if body.get("restart"):
                 inst.restart()
-        return _json({"server": inst.name, "hadr_enabled": inst.hadr_enabled, "restarts": inst.restarts})
+        return _json({"server": inst.name, "hadr_enabled": inst.hadr_enabled, "restarts": inst.restarts,
+                      "agent_running": inst.agent_running, "host_platform": inst.host_platform})
 
     async def post_counters_reset(self, request: web.Request) -> web.Response:
         with self.world.lock:
@@ -211,8 +246,15 @@ class Control:
             web.post("/workload", self.post_workload),
             web.post("/fault", self.post_fault),
             web.post("/clock", self.post_clock),
+            web.post("/network", self.post_network),
             web.post("/sql/config", self.post_sql_config),
             web.post("/counters/reset", self.post_counters_reset),
             web.post("/x/{name}", self.post_extra),
         ])
         return app
+
+
+def _set_platform(inst: Any, platform: str) -> None:
+    from .scenarios import set_platform
+
+    set_platform(inst, platform)

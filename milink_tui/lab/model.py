@@ -411,6 +411,32 @@ class ManagedInstance:
     def fqdn(self) -> str:
         return f"{self.name}.{self.dns_zone}.database.windows.net"
 
+    # Network identity inside the instance's virtual network. Lab-only: ARM's managed instance
+    # resource carries a subnetId but no addresses or node names; a real instance reveals its
+    # node and HADR port only over T-SQL (sys.dm_hadr_fabric_config_parameters).
+    @property
+    def _h(self) -> int:
+        return int(hashlib.sha1(self.name.lower().encode()).hexdigest(), 16)
+
+    @property
+    def subnet(self) -> str:
+        return f"10.{100 + self._h % 50}.{self._h // 50 % 250}.0/24"
+
+    @property
+    def listener_ip(self) -> str:
+        """Where the instance's FQDN resolves from a peered network (the VNet-local endpoint)."""
+        return self.subnet.rsplit(".", 1)[0] + ".10"
+
+    @property
+    def node_ip(self) -> str:
+        return self.subnet.rsplit(".", 1)[0] + ".11"
+
+    @property
+    def node_name(self) -> str:
+        """The node hosting the primary replica (what the MI-side parameter query returns as @node)."""
+        return (f"DB{100 + self._h % 900}.tr{10000 + self._h // 900 % 90000}.{self.location}"
+                f".worker.database.windows.net")
+
     @property
     def resource_id(self) -> str:
         return (
@@ -453,6 +479,34 @@ class Faults:
 
 
 @dataclass
+class PortBlock:
+    """A deny rule on the path SQL Server -> managed instance: a firewall on the SQL Server side
+    (``sql-outbound``) or the instance subnet's NSG (``mi-inbound``). ``None`` matches any."""
+
+    low: int
+    high: int
+    where: Literal["sql-outbound", "mi-inbound"] = "sql-outbound"
+    sql_server: str | None = None
+    managed_instance: str | None = None
+
+    def matches(self, port: int, sql_server: str, managed_instance: str) -> bool:
+        return (self.low <= port <= self.high
+                and (self.sql_server is None or self.sql_server.lower() == sql_server.lower())
+                and (self.managed_instance is None or self.managed_instance.lower() == managed_instance.lower()))
+
+
+@dataclass
+class TcpProbe:
+    """What ``Test-NetConnection <host> -Port <n>`` run on a SQL Server host finds."""
+
+    host: str
+    port: int
+    remote_address: str | None  # None: the name did not resolve
+    succeeded: bool
+    reason: str = ""  # why it failed: 'resolve', 'blocked', 'refused', 'timeout'
+
+
+@dataclass
 class Workload:
     """A write workload on one database (runs on whichever side is primary)."""
 
@@ -474,6 +528,7 @@ class World:
     lost_transactions: int = 0
     round_trips: dict[str, int] = field(default_factory=dict)  # by source: 'tds:<login>', 'arm'
     scenario: str = "fresh"
+    network_blocks: list[PortBlock] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def count(self, source: str) -> None:
@@ -487,3 +542,32 @@ class World:
             if mi.fqdn.lower() == host.lower():
                 return mi
         return None
+
+    def probe_tcp(self, inst: SqlInstance, host: str, port: int) -> TcpProbe:
+        """A TCP connect from ``inst``'s host to ``host:port``, decided by the lab's network.
+
+        Managed instance names (FQDN, node) resolve to addresses in the instance subnet, which
+        listens on 5022 and on its HADR port; the partition fault, an unavailable instance and
+        :class:`PortBlock` rules drop the connection. The SQL Server's own names reach its
+        started endpoints.
+        """
+        name = host.strip().lower().rstrip(".")
+        for mi in self.managed_instances.values():
+            if name in (mi.fqdn.lower(), mi.listener_ip):
+                ip = mi.listener_ip
+            elif name in (mi.node_name.lower(), mi.node_ip):
+                ip = mi.node_ip
+            else:
+                continue
+            if self.faults.partitioned or not mi.available:
+                return TcpProbe(host, port, ip, False, "timeout")
+            if any(b.matches(port, inst.name, mi.name) for b in self.network_blocks):
+                return TcpProbe(host, port, ip, False, "blocked")
+            if port not in (5022, mi.hadr_port):
+                return TcpProbe(host, port, ip, False, "refused")
+            return TcpProbe(host, port, ip, True)
+        if name in ("localhost", "127.0.0.1", inst.address, inst.name.split("\\")[0].lower()):
+            ip = "127.0.0.1" if name in ("localhost", "127.0.0.1") else inst.address
+            ok = any(e.state == "STARTED" and e.port == port for e in inst.endpoints.values())
+            return TcpProbe(host, port, ip, ok, "" if ok else "refused")
+        return TcpProbe(host, port, None, False, "resolve")

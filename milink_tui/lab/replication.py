@@ -60,6 +60,13 @@ ERR_CERT_EXPIRED = (
     "Database Mirroring login attempt failed with error: 'Connection handshake failed. The certificate "
     "used by the peer is invalid due to the following reason: Certificate expired.  State 89.'."
 )
+ERR_41962 = (
+    "Operation was aborted as replication to Azure SQL Managed Instance did not start within {minutes} minutes "
+    "since it was initiated. Please verify the network connectivity and firewall rules are configured according "
+    "to the guidelines described at https://aka.ms/mi-link-troubleshooting, and retry the operation."
+)
+LINK_START_WINDOW = dt.timedelta(minutes=5)  # 41962 when a new link cannot connect for this long
+WAITING = (0, "")  # _connection_error: not connected yet, no error to report (a new link still trying)
 ERR_1412 = (
     "The remote copy of database \"{db}\" has not been rolled forward to a point in time that is "
     "encompassed in the local copy of the database log."
@@ -120,6 +127,9 @@ class ReplicationEngine:
             return 35206, ERR_35206.format(replica=remote.server_name, rid=str(remote.replica_id).upper())
         if not inst.hadr_enabled:
             return 35206, ERR_35206.format(replica=remote.server_name, rid=str(remote.replica_id).upper())
+        if any(b.matches(port, inst.name, mi.name) for b in self.world.network_blocks
+               for port in (5022, mi.hadr_port)):  # 5022, then the redirect to the node's HADR port
+            return self._blocked_error(p, now)
         if (link.partner_availability_group_name.lower() != local.server_name.lower()
                 or link.instance_availability_group_name.lower() != remote.server_name.lower()):
             return 41976, ERR_41976.format(ag=remote.server_name, endpoint=remote.endpoint_url)
@@ -142,6 +152,17 @@ class ReplicationEngine:
         if sql_cert.expiry_date < now or mi_cert.expiry_date < now:
             return 1474, ERR_CERT_EXPIRED
         return None
+
+    def _blocked_error(self, p: Pairing, now: dt.datetime) -> tuple[int, str]:
+        """A firewall drops the link's traffic: a link that never connected keeps trying for five
+        minutes and then fails with 41962 (LinkInitError); an established one times out (35206)."""
+        started = any(s.seeding_attempts or s.phase != "INITIALIZING" for s in p.link.streams.values())
+        if started:
+            remote = p.dag.replicas[1]
+            return 35206, ERR_35206.format(replica=remote.server_name, rid=str(remote.replica_id).upper())
+        if now - (p.link.created or now) < LINK_START_WINDOW:
+            return WAITING
+        return 41962, ERR_41962.format(minutes=int(LINK_START_WINDOW.total_seconds() // 60))
 
     # ------------------------------------------------------------------ the clock
 
@@ -226,6 +247,11 @@ class ReplicationEngine:
 
     def _advance(self, p: Pairing, seconds: float, now: dt.datetime, seed_share: float) -> None:
         error = self._connection_error(p)
+        if error == WAITING:
+            for stream in self._streams(p):
+                stream.connected = False
+                stream.log_send_rate_kbs = stream.redo_rate_kbs = 0.0
+            return
         if error is not None:
             if p.dag.last_connect_error is None or p.dag.last_connect_error[0] != error[0]:
                 p.dag.last_connect_error = (error[0], error[1], now)

@@ -8,6 +8,9 @@ broken      ready + a link whose MI certificate on SQL Server does not match (DI
 sql2019     SQL Server 2019 CU22, prepared: one-way links only
 mi-primary  SQL Server 2022 CU15 prepared; a managed instance database to link *to* SQL Server
 scale       500 synchronized links across five managed instances
+ready-windows  ready, on a Windows host: SQL Server Agent can run the PowerShell network test
+firewalled  ready-windows, but SQL Server's outbound firewall drops TCP 11000-11999 (the redirect
+            range): 5022 answers, the HADR port does not
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from .model import (
     ManagedInstance,
     MiDatabase,
     MiLink,
+    PortBlock,
     Replica,
     SqlInstance,
     Subscription,
@@ -288,9 +292,30 @@ def scale(world: World, links: int = 500, instances: int = 5) -> None:
         world.workloads[(inst.name, name)] = Workload(transactions_per_second=2, bytes_per_transaction=1024)
 
 
+def set_platform(inst: SqlInstance, platform: str) -> None:
+    """Move the simulated SQL Server to another host OS (what @@VERSION and the DMVs report)."""
+    inst.host_platform = platform  # type: ignore[assignment]
+    if platform == "Windows":
+        inst.host_distribution, inst.host_release = "Windows Server 2022 Datacenter", "10.0"
+    else:
+        inst.host_distribution, inst.host_release = "Ubuntu", "22.04"
+
+
+def ready_windows(world: World) -> None:
+    ready(world)
+    for inst in world.sql_instances.values():
+        set_platform(inst, "Windows")
+
+
+def firewalled(world: World) -> None:
+    ready_windows(world)
+    world.network_blocks.append(PortBlock(11000, 11999, "sql-outbound"))
+
+
 SCENARIOS: dict[str, Callable[[World], None]] = {
     "fresh": fresh, "ready": ready, "linked": linked, "lagging": lagging, "broken": broken,
-    "sql2019": sql2019, "mi-primary": mi_primary, "scale": scale,
+    "sql2019": sql2019, "mi-primary": mi_primary, "scale": scale, "ready-windows": ready_windows,
+    "firewalled": firewalled,
 }
 
 

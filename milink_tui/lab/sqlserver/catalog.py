@@ -362,6 +362,106 @@ physical_block_size int =512
 mirror tinyint N =0
 """)
 
+# SQL Server Agent's job tables (docs: dbo.sysjobs / sysjobsteps / sysjobhistory / sysjobactivity /
+# sysjobstepslogs; sysjobs_view is what the documented network test reads).
+_SYSJOBS = """
+job_id uniqueidentifier N
+originating_server_id int N =0
+name sysname N
+enabled tinyint N =1
+description nvarchar(512)
+start_step_id int N =1
+category_id int N =0
+owner_sid varbinary(85) N
+notify_level_eventlog int N =2
+notify_level_email int N =0
+notify_level_netsend int N =0
+notify_level_page int N =0
+notify_email_operator_id int N =0
+notify_netsend_operator_id int N =0
+notify_page_operator_id int N =0
+delete_level int N =0
+date_created datetime N
+date_modified datetime N
+version_number int N =1
+"""
+view("dbo.sysjobs", MSDB, _SYSJOBS)
+view("dbo.sysjobs_view", MSDB, _SYSJOBS + """
+originating_server nvarchar(128) N
+master_server bit N =False
+""")
+
+view("dbo.sysjobsteps", MSDB, """
+job_id uniqueidentifier N
+step_id int N
+step_name sysname N
+subsystem nvarchar(40) N
+command nvarchar(max)
+flags int N =0
+additional_parameters nvarchar(max)
+cmdexec_success_code int N =0
+on_success_action tinyint N =1
+on_success_step_id int N =0
+on_fail_action tinyint N =2
+on_fail_step_id int N =0
+server sysname
+database_name sysname
+database_user_name sysname
+retry_attempts int N =0
+retry_interval int N =0
+os_run_priority int N =0
+output_file_name nvarchar(200)
+last_run_outcome int N =0
+last_run_duration int N =0
+last_run_retries int N =0
+last_run_date int N =0
+last_run_time int N =0
+proxy_id int
+step_uid uniqueidentifier
+""")
+
+view("dbo.sysjobhistory", MSDB, """
+instance_id int N
+job_id uniqueidentifier N
+step_id int N
+step_name sysname N
+sql_message_id int N =0
+sql_severity int N =0
+message nvarchar(4000)
+run_status int N
+run_date int N
+run_time int N
+run_duration int N
+operator_id_emailed int N =0
+operator_id_netsent int N =0
+operator_id_paged int N =0
+retries_attempted int N =0
+server sysname N
+""")
+
+view("dbo.sysjobactivity", MSDB, """
+session_id int N
+job_id uniqueidentifier N
+run_requested_date datetime
+run_requested_source sysname
+queued_date datetime
+start_execution_date datetime
+last_executed_step_id int
+last_executed_step_date datetime
+stop_execution_date datetime
+job_history_id int
+next_scheduled_run_date datetime
+""")
+
+view("dbo.sysjobstepslogs", MSDB, """
+log_id int N
+log nvarchar(max) N
+date_created datetime N
+date_modified datetime N
+log_size int N
+step_uid uniqueidentifier N
+""")
+
 view("sys.database_recovery_status", SERVER, """
 database_id int N
 database_guid uniqueidentifier

@@ -406,7 +406,9 @@ class Interpreter:
             await self._sp_executesql(env, stmt, out)
             return
         args = [(a.name, self.arg_value(env, a)) for a in stmt.args]
-        outcomes, status = self.call_procedure(env, stmt.proc, args)
+        outputs = {i: a.value[0].text.lower() for i, a in enumerate(stmt.args)
+                   if a.output and a.value and a.value[0].kind == VAR}
+        outcomes, status = self.call_procedure(env, stmt.proc, args, outputs)
         out.extend(outcomes)
         if stmt.return_var is not None:
             key = stmt.return_var.lower()
@@ -414,13 +416,31 @@ class Interpreter:
                 raise sql_error(137, stmt.return_var)
             env.variables[key] = (env.variables[key][0], status)
 
-    def call_procedure(self, env: ExecEnv, parts: list[str], args: list[tuple[str | None, Any]]
-                       ) -> tuple[list[Outcome], int]:
+    def call_procedure(self, env: ExecEnv, parts: list[str], args: list[tuple[str | None, Any]],
+                       outputs: dict[int, str] | None = None) -> tuple[list[Outcome], int]:
+        """Run a procedure; ``outputs`` maps argument positions passed OUTPUT to caller variables."""
         with env.world.lock:
             env.now_cache = None
             p = lookup(env, parts)
             bound = bind(p, args)
-            return p.impl(env, bound)
+            targets = []  # (param, caller variable), checked before the procedure runs
+            for i, var in (outputs or {}).items():
+                name = args[i][0]
+                param = (next((q for q in p.params if q.name.lower() == name.lower()), None) if name
+                         else p.params[i] if i < len(p.params) else None)
+                if param is None or not param.output:
+                    raise TsqlError(8162, f'The formal parameter "{param.name if param else name}" was not '
+                                          "declared as an OUTPUT parameter, but the actual parameter passed in "
+                                          "requested output.", 16, 2)
+                if var not in env.variables:
+                    raise sql_error(137, var)
+                targets.append((param, var))
+            result = p.impl(env, bound)
+            for param, var in targets:
+                t = env.variables[var][0]
+                value = bound.get(param.name)
+                env.variables[var] = (t, coerce(value, t, python_type_of(value)) if value is not None else None)
+            return result
 
     async def _sp_executesql(self, env: ExecEnv, stmt: ExecStmt, out: list[Outcome]) -> None:
         args = [(a.name, self.arg_value(env, a), a) for a in stmt.args]

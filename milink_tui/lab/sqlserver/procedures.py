@@ -28,6 +28,7 @@ class Param:
     name: str  # '@name'
     type: str
     default: Any = ...  # ... = required
+    output: bool = False  # the procedure writes it back (EXEC ... @p = @var OUTPUT)
 
 
 @dataclass
@@ -37,14 +38,16 @@ class Proc:
     params: list[Param]
     impl: Callable[[ExecEnv, dict[str, Any]], ProcResult]
     available: Callable[[ExecEnv], bool] = lambda env: True
+    home: str | None = None  # a database-resident procedure (msdb.dbo.sp_add_job); None = sys
 
 
 PROCS: dict[str, Proc] = {}
 
 
-def proc(name: str, params: list[Param], kind: str = "P", available: Callable[[ExecEnv], bool] | None = None):
+def proc(name: str, params: list[Param], kind: str = "P", available: Callable[[ExecEnv], bool] | None = None,
+         home: str | None = None):
     def deco(impl: Callable[[ExecEnv, dict[str, Any]], ProcResult]):
-        PROCS[name.lower()] = Proc(name, kind, params, impl, available or (lambda env: True))
+        PROCS[name.lower()] = Proc(name, kind, params, impl, available or (lambda env: True), home)
         return impl
     return deco
 
@@ -55,7 +58,7 @@ def _azure_connect(env: ExecEnv) -> bool:
 
 def available_procedures(env: ExecEnv) -> dict[str, str]:
     """name -> kind for the procedures this instance has (sys.system_objects)."""
-    names = {p.name: p.kind for p in PROCS.values() if p.available(env)}
+    names = {p.name: p.kind for p in PROCS.values() if p.available(env) and p.home is None}
     names.update({"sp_executesql": "X", "sp_prepare": "X", "sp_execute": "X", "sp_prepexec": "X",
                   "sp_unprepare": "X"})
     return names
@@ -73,6 +76,10 @@ def lookup(env: ExecEnv, parts: list[str]) -> Proc:
     p = PROCS.get(name)
     if p is None or not p.available(env) or schema not in ("", "sys", "dbo"):
         raise sql_error(2812, written)
+    if p.home is not None:  # lives in one database: msdb.dbo.sp_x, or sp_x while USE msdb
+        database = parts[-3].lower() if len(parts) >= 3 else env.session.database.lower()
+        if database != p.home or schema == "sys":
+            raise sql_error(2812, written)
     return p
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..model import Database
-from . import render, render_hadr
+from . import agent, render, render_hadr
 from .catalog import DATABASE, MSDB, SERVER, VIEWS, ViewDef
 from .context import ExecEnv
 from .errors import sql_error
@@ -55,6 +55,7 @@ RENDERERS: dict[str, Callable[..., Iterable[dict[str, Any]]]] = {
     "sys.server_role_members": render.r_server_role_members,
     "sys.dm_database_encryption_keys": render.r_dm_database_encryption_keys,
     "sys.dm_exec_sessions": render.r_dm_exec_sessions,
+    **agent.RENDERERS,
 }
 assert set(RENDERERS) == set(VIEWS), set(VIEWS) ^ set(RENDERERS)
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from milink_tui.engine.facts import DatabaseFacts, ManagedInstanceFacts, ServerFacts
     from milink_tui.engine.fixes import FixOutcome
     from milink_tui.engine.journal import Journal
+    from milink_tui.engine.network import NetworkReport, Progress, RedirectTarget
     from milink_tui.engine.plan import LinkPlan, ManagedInstanceRef
     from milink_tui.engine.steps import Secrets
     from milink_tui.services.session import Session
@@ -64,6 +65,9 @@ class WizardBackend(Protocol):
     async def linked_databases(self, mi: ManagedInstanceRef) -> set[str]: ...
 
     async def link_state(self, mi: ManagedInstanceRef, name: str) -> dict[str, Any] | None: ...
+
+    async def network_test(self, mi_fqdn: str, redirect: RedirectTarget | None,
+                           progress: Progress | None) -> NetworkReport: ...
 
     def executor(self, plan: LinkPlan, secrets: Secrets, on_event: Callable[[StepEvent], None],
                  journal: Journal | None = None) -> Executor: ...
@@ -162,6 +166,14 @@ class LiveBackend:
 
     async def link_state(self, mi: ManagedInstanceRef, name: str) -> dict[str, Any] | None:
         return await self._az().get_link(mi, name)
+
+    async def network_test(self, mi_fqdn: str, redirect: RedirectTarget | None,
+                           progress: Progress | None) -> NetworkReport:
+        """The SSMS Network Checker's Agent-job test on SQL Server (polls faster against the lab)."""
+        from milink_tui.engine.network import run_network_test
+
+        return await run_network_test(self._sql(), mi_fqdn, redirect, progress=progress,
+                                      poll_interval=0.25 if self.lab else 2.0, timeout=90.0)
 
     def executor(self, plan: LinkPlan, secrets: Secrets, on_event: Callable[[StepEvent], None],
                  journal: Journal | None = None) -> Executor:

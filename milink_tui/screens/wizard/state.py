@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from milink_tui.engine.checks import CheckResult
     from milink_tui.engine.eligibility import Eligibility
     from milink_tui.engine.facts import DatabaseFacts, ManagedInstanceFacts, ServerFacts
+    from milink_tui.engine.network import NetworkReport
 
 
 @dataclass
@@ -68,6 +69,9 @@ class WizardState:
     replication_mode: str = "Async"
     certificate_expiry: dt.date | None = None  # None: a year from today
     ag_overrides: dict[str, tuple[str, str]] = field(default_factory=dict)  # database -> (sql_ag, mi_ag)
+    # Network Checker: the last test and the redirect target the user typed (node:port)
+    network_report: NetworkReport | None = None
+    mi_redirect: str = ""
     # results of later pages
     validation: list[CheckResult] = field(default_factory=list)
     plan_error: str = ""

@@ -1,0 +1,96 @@
+"""SQL Server Agent in the lab process, over TDS with pyodbc + ODBC Driver 18: Microsoft's documented
+network test script runs unchanged (including its WAITFOR polling loop), and the control API's
+network rules and Agent switch decide what it finds."""
+
+from __future__ import annotations
+
+import pyodbc
+import pytest
+
+from milink_tui.services.lab_process import LabProcess, control
+
+from .sqlserver.test_sqlserver_agent import DOC_SCRIPT, RESULTS
+
+POLL = """DECLARE @RunStatus INT
+SET @RunStatus=10
+WHILE ( @RunStatus >= 4)
+BEGIN
+SELECT distinct @RunStatus = run_status
+FROM [msdb].[dbo].[sysjobhistory] JH JOIN [msdb].[dbo].[sysjobs] J ON JH.job_id = J.job_id
+WHERE J.name=N'TestMILinkConnection' and step_id = 0
+WAITFOR DELAY '00:00:01';
+END
+SELECT @RunStatus AS run_status"""
+
+
+@pytest.fixture(scope="module")
+def lab():
+    lab = LabProcess("ready-windows", speed=10)
+    lab.start()
+    yield lab
+    lab.stop()
+
+
+def connect(lab: LabProcess) -> pyodbc.Connection:
+    sql = lab.info.sql
+    return pyodbc.connect(f"DRIVER={{ODBC Driver 18 for SQL Server}};SERVER=tcp:localhost,{sql['port']};"
+                          f"UID={sql['user']};PWD={sql['password']};TrustServerCertificate=yes", autocommit=True)
+
+
+def run_script(conn: pyodbc.Connection, text: str) -> None:
+    for batch in text.split("\nGO\n"):
+        cur = conn.cursor()
+        cur.execute(batch)
+        while cur.nextset():
+            pass
+
+
+def mi_of(lab: LabProcess) -> dict:
+    return control(lab.info.control_url, "/state")["managed_instances"]["sqlmi-lab-gp"]
+
+
+def documented_test(lab: LabProcess) -> list[tuple]:
+    mi = mi_of(lab)
+    with connect(lab) as conn:
+        run_script(conn, DOC_SCRIPT.format(node=mi["node_name"], port=mi["hadr_port"], fqdn=mi["fqdn"]))
+        cur = conn.cursor()
+        cur.execute(POLL)
+        assert cur.fetchone()[0] == 1  # the job succeeded (tnc reports, it does not fail the step)
+        cur.execute(RESULTS)
+        return [tuple(r) for r in cur.fetchall()]
+
+
+def test_documented_script_and_polling_loop_over_tds(lab: LabProcess) -> None:
+    steps = documented_test(lab)
+    assert [(s[0], s[1].split(".")[0], s[3]) for s in steps] == [
+        ("Test Port 5022", "TcpTestSucceeded : True", 1), ("Test HADR Port", "TcpTestSucceeded : True", 1)]
+    subnet = mi_of(lab)["subnet"].rsplit(".", 1)[0] + "."
+    assert all(subnet in s[2] for s in steps)  # RemoteAddress inside the instance subnet
+
+
+def test_network_rules_from_the_control_api_decide_the_redirect_port(lab: LabProcess) -> None:
+    url = lab.info.control_url
+    out = control(url, "/network", {"clear": True, "block": [{"low": 11000, "high": 11999}]})
+    assert out["network"][0]["where"] == "sql-outbound"
+    try:
+        steps = documented_test(lab)
+        assert steps[0][1].startswith("TcpTestSucceeded : True")
+        assert steps[1][1].startswith("TcpTestSucceeded : False") and "WARNING: TCP connect" in steps[1][5]
+    finally:
+        control(url, "/network", {"clear": True})
+    assert control(url, "/state")["network"] == []
+
+
+def test_agent_stopped_through_the_control_api(lab: LabProcess) -> None:
+    url = lab.info.control_url
+    assert control(url, "/sql/config", {"agent_running": False})["agent_running"] is False
+    try:
+        with connect(lab) as conn:
+            cur = conn.cursor()
+            cur.execute("SELECT status_desc FROM sys.dm_server_services WHERE servicename LIKE N'SQL Server Agent%'")
+            assert cur.fetchone()[0] == "Stopped"
+            mi = mi_of(lab)
+            with pytest.raises(pyodbc.Error, match=r"SQLServerAgent is not currently running.*\(22022\)"):
+                run_script(conn, DOC_SCRIPT.format(node=mi["node_name"], port=mi["hadr_port"], fqdn=mi["fqdn"]))
+    finally:
+        control(url, "/sql/config", {"agent_running": True})
