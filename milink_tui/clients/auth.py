@@ -16,13 +16,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
+import inspect
 import logging
 import os
 import re
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -43,9 +44,16 @@ DEVELOPER_CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
 # --------------------------------------------------------------------------- clouds
 
 
+SQL_SCOPE = "https://database.windows.net/.default"
+
+
 @dataclass(frozen=True)
 class Cloud:
-    """Where ARM and the sign-in authority live. ``custom`` clouds (the lab) skip instance discovery."""
+    """Where ARM and the sign-in authority live. ``custom`` clouds (the lab) skip instance discovery.
+
+    ``sql_scope`` is the token scope for Microsoft Entra logins to SQL Server / a managed
+    instance: each sovereign cloud has its own SQL resource, and a token for another is refused.
+    """
 
     name: str
     arm_url: str
@@ -53,6 +61,7 @@ class Cloud:
     scope: str  # ARM token scope
     sdk_cloud: str | None = None  # azure.core.AzureClouds member for ``cloud_setting``
     custom: bool = False
+    sql_scope: str = SQL_SCOPE
 
     @property
     def authority_host(self) -> str:
@@ -70,17 +79,23 @@ class Cloud:
 
     @classmethod
     def lab(cls, base_url: str, authority: str | None = None,
-            scope: str = "https://management.azure.com/.default") -> Cloud:
-        """The milink lab (or any private ARM): ARM and authority at ``base_url``."""
-        return cls("lab", base_url.rstrip("/"), (authority or base_url).rstrip("/"), scope, None, True)
+            scope: str = "https://management.azure.com/.default", sql_scope: str | None = None) -> Cloud:
+        """The milink lab (or any private ARM): ARM and authority at ``base_url``.
+
+        ``sql_scope``: what the lab's SQL Servers accept (lab.json ``entra.sql_scope``).
+        """
+        return cls("lab", base_url.rstrip("/"), (authority or base_url).rstrip("/"), scope, None, True,
+                   sql_scope or SQL_SCOPE)
 
 
 AZURE_PUBLIC = Cloud("AzureCloud", "https://management.azure.com", "login.microsoftonline.com",
                      "https://management.azure.com/.default", "AZURE_PUBLIC_CLOUD")
 AZURE_US_GOVERNMENT = Cloud("AzureUSGovernment", "https://management.usgovcloudapi.net", "login.microsoftonline.us",
-                            "https://management.core.usgovcloudapi.net/.default", "AZURE_US_GOVERNMENT")
+                            "https://management.core.usgovcloudapi.net/.default", "AZURE_US_GOVERNMENT",
+                            sql_scope="https://database.usgovcloudapi.net/.default")
 AZURE_CHINA = Cloud("AzureChinaCloud", "https://management.chinacloudapi.cn", "login.chinacloudapi.cn",
-                    "https://management.chinacloudapi.cn/.default", "AZURE_CHINA_CLOUD")
+                    "https://management.chinacloudapi.cn/.default", "AZURE_CHINA_CLOUD",
+                    sql_scope="https://database.chinacloudapi.cn/.default")
 CLOUDS: tuple[Cloud, ...] = (AZURE_PUBLIC, AZURE_US_GOVERNMENT, AZURE_CHINA)
 
 
@@ -380,6 +395,26 @@ class DeviceCodeSignIn(AsyncCredentialAdapter):
         self.record = None
         if self.record_file is not None:
             self.record_file.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------- SQL tokens
+
+
+def sql_token_provider(credential: Any, cloud: Cloud) -> Callable[[], Awaitable[str]]:
+    """A token provider for Microsoft Entra SQL logins from the app's Azure credential.
+
+    Each call asks the credential (its cache makes that cheap) for ``cloud.sql_scope``, so a
+    reconnect after an hour gets a live token. Sync credentials run on a worker thread.
+    """
+    async def provide() -> str:
+        get_token = credential.get_token
+        if inspect.iscoroutinefunction(get_token):
+            result = await get_token(cloud.sql_scope)
+        else:
+            result = await asyncio.to_thread(get_token, cloud.sql_scope)
+        return str(result.token)
+
+    return provide
 
 
 # --------------------------------------------------------------------------- the factory

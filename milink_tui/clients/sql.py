@@ -1,9 +1,13 @@
-"""An async facade over pyodbc: every connection owns one worker thread.
+"""An async facade over a SQL Server DB-API driver: every connection owns one worker thread.
 
-pyodbc is blocking and not safe to share across threads mid-statement, so each connection
-gets a single-thread executor; ``await`` hands work to it and the event loop (and the UI)
-never blocks. Errors become :class:`SqlClientError` with the server's error number, a cause
-and a fix — never a raw driver traceback, never the password.
+The driver is pyodbc with a registered ODBC driver, or mssql-python (its own bundled Driver
+18) when none is registered or when asked for; both speak DB-API and take the same access
+token attribute, so one :class:`SqlConnection` serves both and says which it used
+(:attr:`SqlConnection.driver_label`). Drivers are blocking and not safe to share across
+threads mid-statement, so each connection gets a single-thread executor; ``await`` hands
+work to it and the event loop (and the UI) never blocks. Errors become
+:class:`SqlClientError` with the server's error number, a cause and a fix — never a raw
+driver traceback, never the password or token.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import os
 import re
 import struct
 from collections.abc import Sequence
@@ -18,13 +23,37 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .connstr import NoDriverError, SqlTarget, build, choose_driver
+from .connstr import (
+    DRIVER_ENV,
+    MSSQL_PYTHON,
+    NoDriverError,
+    SqlTarget,
+    build,
+    choose_driver,
+    installed_drivers,
+)
 
 log = logging.getLogger("milink.sql")
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 SQL_COPT_SS_ACCESS_TOKEN = 1256
 _NUMBER = re.compile(r"\((\d{2,6})\)")
+TOKEN_PRINCIPAL = "<token-identified principal>"
+# mssql-python raises DB-API classes whose ``driver_error`` is the SQLSTATE's text and whose
+# message has no error number: recover both so its errors explain like pyodbc's.
+_MSSQL_PYTHON_STATES = {
+    "Invalid authorization specification": "28000",
+    "Client unable to establish connection": "08001",
+    "Communication link failure": "08S01",
+    "Timeout expired": "HYT00",
+    "Connection timeout expired": "HYT01",
+    "Data source name not found and no default driver specified": "IM002",
+}
+_MESSAGE_NUMBERS = (
+    ("Login failed for user", 18456), ("Cannot open database", 4060), ("Invalid object name", 208),
+    ("Could not find stored procedure", 2812), ("Incorrect syntax near", 102),
+    ("Violation of PRIMARY KEY constraint", 2627),
+)
 
 
 def load_query(name: str) -> str:
@@ -90,27 +119,54 @@ class SqlClientError(Exception):
         return text
 
 
+def _entra_refusal(raw: str) -> tuple[str, str]:
+    """Cause and fix for a Microsoft Entra login the server refused (18456, token-identified principal)."""
+    if "Token is expired" in raw:
+        return ("The Microsoft Entra access token had expired when it reached the server.",
+                "Sign in to Azure again; milink asks for a fresh token at every connection.")
+    if "not currently configured to accept this token" in raw:
+        return ("The server does not accept tokens from this tenant or for this resource.",
+                "Sign in to the tenant of the server's Microsoft Entra admin, in the server's Azure cloud "
+                "(the token must be for that cloud's SQL resource).")
+    return ("The server did not accept the signed-in Microsoft Entra account.",
+            "The account needs a login there: make it the server's Microsoft Entra admin, or have an admin run "
+            "CREATE LOGIN [name] FROM EXTERNAL PROVIDER; check which account milink is signed in with.")
+
+
+def _driver_parts(exc: BaseException) -> tuple[str, str]:
+    """(SQLSTATE, message) from a pyodbc or mssql-python error."""
+    ddbc = getattr(exc, "ddbc_error", None)
+    if ddbc is not None or hasattr(exc, "driver_error"):  # mssql-python
+        driver_error = str(getattr(exc, "driver_error", "") or "")
+        return _MSSQL_PYTHON_STATES.get(driver_error, ""), str(ddbc or driver_error)
+    if type(exc).__name__ == "ConnectionStringParseError":
+        return "", str(exc)
+    if getattr(exc, "args", None) and len(exc.args) >= 2:
+        return str(exc.args[0]), str(exc.args[1])
+    return "", str(exc)
+
+
 def explain(exc: BaseException, password: str | None = None) -> SqlClientError:
-    """Turn a pyodbc error into a :class:`SqlClientError` with a cause and a fix."""
+    """Turn a pyodbc or mssql-python error into a :class:`SqlClientError` with a cause and a fix."""
     if isinstance(exc, SqlClientError):
         return exc
-    sqlstate, raw = "", str(exc)
-    if getattr(exc, "args", None) and len(exc.args) >= 2:
-        sqlstate, raw = str(exc.args[0]), str(exc.args[1])
+    sqlstate, raw = _driver_parts(exc)
     if password:
         raw = raw.replace(password, "***")
     m = _NUMBER.findall(raw)
-    number = int(m[0]) if m else None
+    number = int(m[0]) if m else next((n for text, n in _MESSAGE_NUMBERS if text in raw), None)
     text = re.sub(r"\[[^\]]*\]", "", raw)  # drop [Microsoft][ODBC Driver 18...] prefixes
     text = re.sub(r"\(\d{2,6}\)\s*(\(SQL\w+\))?", "", text).strip(" .;") + "."
     cause, fix = _EXPLAIN.get(number or -1, ("", ""))
-    if sqlstate in ("HYT00", "HYT01") or "Login timeout" in raw:
+    if number == 18456 and TOKEN_PRINCIPAL in raw:
+        cause, fix = _entra_refusal(raw)
+    if sqlstate in ("HYT00", "HYT01") or "Login timeout" in raw or "Timeout error" in raw:
         cause, fix = ("The server did not answer in time.",
                       "Check the server name and port, the firewall, and that SQL Server is running.")
     elif sqlstate == "08001" and ("certificate" in raw.lower() or "SSL" in raw):
         cause, fix = ("The server's TLS certificate is not trusted by this machine.",
                       "Install the issuing CA (or set SSL_CERT_FILE), or choose 'Trust server certificate' knowingly.")
-    elif sqlstate in ("08001", "08S01") and not cause:
+    elif not cause and (sqlstate in ("08001", "08S01") or "TCP Provider" in raw):
         cause, fix = ("The connection to the server failed or was dropped.",
                       "Check the network path and that the server is reachable on that port.")
     elif sqlstate == "IM002":
@@ -118,8 +174,59 @@ def explain(exc: BaseException, password: str | None = None) -> SqlClientError:
     return SqlClientError(text, number, sqlstate, cause, fix)
 
 
+def access_token_attribute(token: str) -> bytes:
+    """SQL_COPT_SS_ACCESS_TOKEN's value: the token as UTF-16-LE behind a 4-byte little-endian length."""
+    raw = token.encode("utf-16-le")
+    return struct.pack("<I", len(raw)) + raw
+
+
+def token_error(exc: BaseException) -> SqlClientError:
+    """An Azure sign-in failure while fetching a SQL token, as cause + fix (the token never appears)."""
+    from .azure_errors import explain as explain_azure
+
+    az = explain_azure(exc, "Microsoft Entra token for SQL Server")
+    return SqlClientError(f"Could not get a Microsoft Entra token: {az.message}",
+                          cause="The Azure sign-in could not provide an access token for SQL Server.",
+                          fix=az.fix or "Sign in to Azure again, then connect.")
+
+
+_MSSQL_PYTHON_POOLING_OFF = False
+
+
+def _driver_module(driver: str) -> tuple[Any, tuple[type[BaseException], ...]]:
+    """The DB-API module for ``driver`` and the exceptions it raises (imported only now: heavy)."""
+    if driver == MSSQL_PYTHON:
+        try:
+            import mssql_python
+        except (ImportError, OSError) as e:  # e.g. libltdl.so.7 missing
+            raise NoDriverError(f"mssql-python is installed but its driver would not load ({e}). On Debian or "
+                                "Ubuntu: `sudo apt-get install libltdl7`.") from None
+        global _MSSQL_PYTHON_POOLING_OFF
+        if not _MSSQL_PYTHON_POOLING_OFF:
+            # its pool can hand back a connection opened with other settings (seen: one made with
+            # TrustServerCertificate=yes reused for =no), and a reconnect must really reconnect
+            mssql_python.pooling(enabled=False)
+            _MSSQL_PYTHON_POOLING_OFF = True
+        return mssql_python, (mssql_python.Error, mssql_python.ConnectionStringParseError)
+    import pyodbc
+
+    return pyodbc, (pyodbc.Error,)
+
+
+def describe_driver(driver: str) -> str:
+    """What the user sees as "connected with": the ODBC driver through pyodbc, or mssql-python's own."""
+    if driver != MSSQL_PYTHON:
+        return f"{driver} (pyodbc)"
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"mssql-python {version('mssql-python')} (bundled ODBC Driver 18)"
+    except PackageNotFoundError:
+        return "mssql-python (bundled ODBC Driver 18)"
+
+
 class SqlConnection:
-    """One pyodbc connection and the one thread allowed to touch it."""
+    """One DB-API connection (pyodbc or mssql-python) and the one thread allowed to touch it."""
 
     def __init__(self, target: SqlTarget, query_timeout: int = 30) -> None:
         self.target = target
@@ -127,7 +234,9 @@ class SqlConnection:
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="milink-sql")
         self._conn: Any = None
         self._cursor: Any = None
-        self.driver: str | None = None
+        self._errors: tuple[type[BaseException], ...] = ()
+        self.driver: str | None = None  # the ODBC driver name, or "mssql-python"
+        self.driver_label: str = ""  # e.g. "ODBC Driver 18 for SQL Server (pyodbc)"
         self.round_trips = 0
 
     async def _run(self, fn, *args):
@@ -135,25 +244,45 @@ class SqlConnection:
         return await loop.run_in_executor(self._pool, fn, *args)
 
     async def open(self) -> SqlConnection:
-        await self._run(self._open)
+        token = await self._access_token()
+        await self._run(self._open, token)
         return self
 
-    def _open(self) -> None:
-        import pyodbc
+    async def _access_token(self) -> str | None:
+        """Microsoft Entra: a fresh token from the provider (on the event loop: credentials are async)."""
+        t = self.target
+        if t.auth != "entra":
+            return None
+        if t.token_provider is not None:
+            try:
+                return await t.token_provider()
+            except SqlClientError:
+                raise
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                raise token_error(e) from None
+        if t.access_token:
+            return t.access_token
+        raise SqlClientError("Not signed in to Azure",
+                             cause="Microsoft Entra authentication uses the token of the Azure account milink is "
+                                   "signed in with.",
+                             fix="Sign in to Azure, then connect.")
 
-        self.driver = choose_driver(pyodbc.drivers(), self.target.driver)
-        conn_str = build(self.target, self.driver)
-        attrs = {}
-        if self.target.auth == "entra" and self.target.access_token:
-            raw = self.target.access_token.encode("utf-16-le")
-            attrs[SQL_COPT_SS_ACCESS_TOKEN] = struct.pack(f"<I{len(raw)}s", len(raw), raw)
+    def _open(self, token: str | None) -> None:
+        wanted = self.target.driver or os.environ.get(DRIVER_ENV) or None
+        driver = choose_driver(installed_drivers(), wanted, self.target.auth)
+        module, self._errors = _driver_module(driver)
+        conn_str = build(self.target, driver)
+        attrs = {SQL_COPT_SS_ACCESS_TOKEN: access_token_attribute(token)} if token else None
         try:
-            self._conn = pyodbc.connect(conn_str, autocommit=True, timeout=self.target.login_timeout,
-                                        attrs_before=attrs or None)
-        except pyodbc.Error as e:
+            self._conn = module.connect(conn_str, autocommit=True, timeout=self.target.login_timeout,
+                                        attrs_before=attrs)
+        except self._errors as e:
             raise explain(e, self.target.password) from None
         self._conn.timeout = self.query_timeout
-        log.info("connected to %s with %s", self.target.display, self.driver)
+        self.driver, self.driver_label = driver, describe_driver(driver)
+        log.info("connected to %s with %s", self.target.display, self.driver_label)
 
     async def run(self, sql: str, params: Sequence[Any] = ()) -> BatchResult:
         """Execute one batch (parameters as ``?``) and collect every result set and message."""
@@ -164,8 +293,6 @@ class SqlConnection:
         return await self.run(load_query(name), params)
 
     def _execute(self, sql: str, params: tuple[Any, ...]) -> BatchResult:
-        import pyodbc
-
         if self._conn is None:
             raise SqlClientError("not connected")
         out = BatchResult()
@@ -183,7 +310,7 @@ class SqlConnection:
                     out.rowcount = cur.rowcount
                 if not cur.nextset():
                     break
-        except pyodbc.Error as e:
+        except self._errors as e:
             raise explain(e, self.target.password) from None
         finally:
             self._cursor = None
@@ -191,9 +318,12 @@ class SqlConnection:
         return out
 
     def cancel(self) -> None:
-        """Cancel the running statement (sends ATTENTION); safe to call from any thread."""
+        """Cancel the running statement (sends ATTENTION); safe to call from any thread.
+
+        mssql-python's cursor has no cancel: there the query timeout is what ends a statement.
+        """
         cur = self._cursor
-        if cur is not None:
+        if cur is not None and hasattr(cur, "cancel"):
             try:
                 cur.cancel()
             except Exception:  # the statement may just have finished
@@ -228,4 +358,7 @@ async def connect(target: SqlTarget, attempts: int = 3, backoff: float = 0.5,
             log.info("connect to %s failed (%s); retrying in %.1f s", target.display, e, delay)
             await asyncio.sleep(delay)
             delay *= 2
+        except BaseException:  # no driver, cancelled: don't leave the worker thread behind
+            await conn.close()
+            raise
     raise AssertionError("unreachable")

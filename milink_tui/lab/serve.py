@@ -12,12 +12,18 @@ import asyncio
 import json
 import logging
 import os
+import secrets
 import signal
 import ssl
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .arm.entra import FakeEntra
+    from .tds.server import FedAuthVerifier
 
 log = logging.getLogger("milink.lab")
 
@@ -53,6 +59,7 @@ def _certificates(state_dir: Path) -> tuple[Path, ssl.SSLContext, ssl.SSLContext
 async def _main(scenario: str, speed: float, json_line: bool, state_dir: str | None) -> None:
     from aiohttp import web
 
+    from .arm.entra import SQL_AUDIENCES
     from .arm.server import serve_arm
     from .control import Control
     from .replication import ReplicationEngine
@@ -67,11 +74,14 @@ async def _main(scenario: str, speed: float, json_line: bool, state_dir: str | N
     world = build(scenario, speed)
     engine = ReplicationEngine(world)
 
+    # ARM first: its Entra authority issues the tokens the SQL Servers accept for Entra logins
+    arm = await serve_arm(world, engine, https_ctx, host="127.0.0.1", port=0)
+    backend_class = _with_entra_logins(SqlServerBackend)
     tds_servers = {}
     for name in list(world.sql_instances):
-        backend = SqlServerBackend(world, name, engine)
-        tds_servers[name] = await serve_tds(backend, host="127.0.0.1", port=0, ssl_context=tds_ctx)
-    arm = await serve_arm(world, engine, https_ctx, host="127.0.0.1", port=0)
+        backend = backend_class(world, name, engine, arm.entra.sql_admins)
+        tds_servers[name] = await serve_tds(backend, host="127.0.0.1", port=0, ssl_context=tds_ctx,
+                                            fedauth=_fedauth_verifier(arm.entra))
 
     control = Control(world, engine, lambda name: build(name, world.clock.speed),
                       extras=getattr(arm, "control_actions", {}))
@@ -96,7 +106,8 @@ async def _main(scenario: str, speed: float, json_line: bool, state_dir: str | N
         "arm": {"base_url": arm.base_url, "ca_file": str(ca_file),
                 "subscription_id": next(iter(world.subscriptions))},
         "entra": {"authority": arm.authority, "tenant_id": world.tenant_id,
-                  **getattr(arm, "client_info", {})},
+                  **getattr(arm, "client_info", {}),
+                  "sql_scope": f"{SQL_AUDIENCES[0]}/.default", "sql_admins": sorted(arm.entra.sql_admins())},
         "control": {"url": f"http://127.0.0.1:{control_port}"},
         "scenario": scenario,
         "pid": os.getpid(),
@@ -117,6 +128,60 @@ async def _main(scenario: str, speed: float, json_line: bool, state_dir: str | N
             await server.close()
         await arm.close()
         await runner.cleanup()
+
+
+def _fedauth_verifier(entra: FakeEntra) -> FedAuthVerifier:
+    """TDS FEDAUTH -> the lab's own Entra: signature, expiry, audience and tenant, as SQL Server checks them."""
+    from .arm.entra import SQL_TOKEN_REFUSALS, TokenRejected
+    from .tds.backend import SqlError
+
+    def verify(token: str) -> str:
+        try:
+            return entra.sql_principal(token)
+        except TokenRejected as e:
+            log.info("Entra token refused at SQL login: %s", e.kind)
+            raise SqlError(18456, SQL_TOKEN_REFUSALS[e.kind], 14, 1) from None
+
+    return verify
+
+
+def _with_entra_logins(base: type) -> type:
+    """``base`` (SqlServerBackend) plus Microsoft Entra logins for the lab's Entra admins.
+
+    The first Entra login of an admin creates its login (sysadmin, named by UPN or
+    ``appid@tenant`` so SUSER_SNAME() shows it) with a random password nobody knows; SQL
+    authentication with such a name is refused, as for a real external login.
+    """
+    from .model import Login
+    from .tds.backend import SqlError
+
+    token_principal = "<token-identified principal>"
+
+    class EntraBackend(base):  # type: ignore[misc, valid-type]
+        def __init__(self, world: Any, name: str, ops: Any, admins: Callable[[], set[str]]) -> None:
+            super().__init__(world, name, ops)
+            self._admins = admins
+
+        def _is_admin(self, name: str) -> bool:
+            return name.lower() in {a.lower() for a in self._admins()}
+
+        def login(self, user: str, password: str, database: str | None, app_name: str) -> Any:
+            if self._is_admin(user):
+                raise SqlError(18456, f"Login failed for user '{user}'.", 14, 1)
+            return super().login(user, password, database, app_name)
+
+        def login_federated(self, principal: str, database: str | None, app_name: str) -> Any:
+            if not self._is_admin(principal):
+                raise SqlError(18456, f"Login failed for user '{token_principal}'.", 14, 1)
+            with self.world.lock:
+                logins = self.instance.logins
+                found = next((lg for n, lg in logins.items() if n.lower() == principal.lower()), None)
+                if found is None:
+                    found = logins[principal] = Login(principal, secrets.token_urlsafe(32), sysadmin=True)
+                name, password = found.name, found.password
+            return base.login(self, name, password, database, app_name)
+
+    return EntraBackend
 
 
 async def _tick(world, engine, stop: asyncio.Event, parent: int) -> None:
@@ -143,6 +208,8 @@ def _banner(info: dict[str, Any]) -> str:
         f"  SQL Server  {sql['server_name']}: tcp:{sql['host']},{sql['port']}  user {sql['user']}  "
         f"password {sql['password']}\n"
         f"  Azure ARM   {arm['base_url']}  subscription {arm['subscription_id']}\n"
+        f"  Entra SQL   token for {info['entra'].get('sql_scope', '')} as {info['entra'].get('user', '')} "
+        "(Entra admin of every lab SQL Server)\n"
         f"  lab CA      {sql['ca_file']}\n"
         f"  control     {info['control']['url']}\n"
         "Ctrl+C stops it.\n"

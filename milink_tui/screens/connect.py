@@ -4,6 +4,7 @@ maps errors to a cause and a fix."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -27,12 +28,19 @@ ENCRYPT = [("Mandatory — TLS, certificate validated", "yes"), ("Strict — TDS
 TRUST_NOTE = ("Skips validation: anyone on the network path could pose as this server and read the password. "
               "Prefer installing its CA (SSL_CERT_FILE); use only for a lab or a known self-signed certificate.")
 
+ENTRA_SIGNED_IN = "Signs in as {name}, the Azure account milink uses (a fresh token per connection)."
+ENTRA_SIGN_IN = ("Uses the token of your Azure account: milink asks you to sign in to Azure first "
+                 "(device code works over SSH).")
+
 HELP = """\
 # Connect to SQL Server
 
 * **Server** and **Port** (1433 by default; a named instance usually has its own port).
-* **Authentication** — *SQL login* (login + password); *Microsoft Entra* uses the token of the
-  Azure account you are signed in with; *Integrated* uses Kerberos (a ticket from `kinit`).
+* **Authentication** — *SQL login* (login + password); *Microsoft Entra* uses an access token of
+  the Azure account you are signed in with (milink asks you to sign in if you are not; the
+  account must be the server's Entra admin or have a login `FROM EXTERNAL PROVIDER`; it needs
+  ODBC Driver 18 or mssql-python — FreeTDS cannot send tokens); *Integrated* uses Kerberos
+  (a ticket from `kinit`).
 * **Encryption** — *Mandatory* (TLS, the server certificate must be trusted by this machine),
   *Strict* (TDS 8.0), or *Optional*. **Trust server certificate** skips validation: use it only
   knowingly (a lab, a self-signed certificate you know).
@@ -66,6 +74,7 @@ class ConnectDialog(ModalScreen["SavedConnection | None"]):
                 with Horizontal(classes="row"):
                     yield Label("Authentication", classes="field-label")
                     yield Select(AUTH, value=c.auth, allow_blank=False, id="cx-auth", compact=True)
+                yield Static("", id="cx-entra-note")
                 with Horizontal(classes="row", id="cx-user-row"):
                     yield Label("Login         ", classes="field-label")
                     yield Input(c.user or "", id="cx-user", compact=True)
@@ -109,6 +118,31 @@ class ConnectDialog(ModalScreen["SavedConnection | None"]):
         auth = self.query_one("#cx-auth", Select).value
         self.query_one("#cx-user-row").display = auth == "sql"
         self.query_one("#cx-password-row").display = auth == "sql"
+        note = self.query_one("#cx-entra-note", Static)
+        note.display = auth == "entra"
+        if auth == "entra":
+            identity = self.session.identity if self.session.azure is not None else None
+            text = ENTRA_SIGNED_IN.format(name=identity.name) if identity is not None else ENTRA_SIGN_IN
+            note.update(Text(("" if identity is not None else "▲ ") + text, style="dim"))
+
+    def _with_azure(self, conn: SavedConnection, then: Callable[[], None]) -> bool:
+        """Microsoft Entra needs the Azure sign-in: open it when missing, and carry on once signed in."""
+        if conn.auth != "entra" or self.session.azure is not None:
+            return True
+        from milink_tui.screens.home import AzureSignInDialog
+
+        def signed(ok: bool | None) -> None:
+            self._auth_changed()
+            if ok:
+                then()
+            else:
+                self._result(False, "✗ Not signed in to Azure",
+                             "Microsoft Entra authentication uses the token of your Azure account.",
+                             "Sign in to Azure, or choose SQL login.")
+
+        self._result(True, "◌ Sign in to Azure first…", "", "")
+        self.app.push_screen(AzureSignInDialog(self.session), signed)
+        return False
 
     def _read(self) -> tuple[SavedConnection, str | None] | None:
         server = self.query_one("#cx-server", Input).value.strip()
@@ -131,8 +165,10 @@ class ConnectDialog(ModalScreen["SavedConnection | None"]):
         password = self.query_one("#cx-password", Input).value or None
         return conn, password
 
-    def _result(self, ok: bool, summary: str, cause: str, fix: str) -> None:
+    def _result(self, ok: bool, summary: str, cause: str, fix: str, driver: str = "") -> None:
         parts: list[tuple[str, str] | str] = [(summary, "bold green" if ok else "bold red")]
+        if driver:
+            parts += ["\n", (f"Driver: {driver}", "dim")]
         if cause:
             parts += ["\n", ("Cause: ", "bold"), cause]
         if fix:
@@ -144,18 +180,22 @@ class ConnectDialog(ModalScreen["SavedConnection | None"]):
         read = self._read()
         if read is None:
             return
+        if not self._with_azure(read[0], self.action_test):
+            return
         self._result(True, "◌ Testing…", "", "")
         self.run_test_connection(*read)
 
     @work(exclusive=True, group="connect")
     async def run_test_connection(self, conn: SavedConnection, password: str | None) -> None:
         outcome = await self.session.test(conn, password)
-        self._result(outcome.ok, outcome.summary, outcome.cause, outcome.fix)
+        self._result(outcome.ok, outcome.summary, outcome.cause, outcome.fix, outcome.driver)
 
     @on(Button.Pressed, "#cx-connect")
     def action_save(self) -> None:
         read = self._read()
         if read is None:
+            return
+        if not self._with_azure(read[0], self.action_save):
             return
         self._result(True, "◌ Connecting…", "", "")
         self.run_connect(*read)

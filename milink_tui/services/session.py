@@ -21,7 +21,7 @@ from milink_tui.services.secrets import SecretStore
 if TYPE_CHECKING:
     from milink_tui.clients.auth import Cloud, SignIn
     from milink_tui.clients.azure import AzureClient, Identity
-    from milink_tui.clients.connstr import SqlTarget
+    from milink_tui.clients.connstr import SqlTarget, TokenProvider
     from milink_tui.clients.sql import SqlConnection
     from milink_tui.services.lab_process import LabInfo
 
@@ -55,11 +55,11 @@ class SavedConnection:
         return f"sql:{self.display.lower()}:{(self.user or '').lower()}"
 
     def target(self, password: str | None = None, access_token: str | None = None,
-               login_timeout: int = 10) -> SqlTarget:
+               login_timeout: int = 10, token_provider: TokenProvider | None = None) -> SqlTarget:
         from milink_tui.clients.connstr import SqlTarget
 
         return SqlTarget(server=self.server, port=self.port, auth=self.auth, user=self.user, password=password,
-                         access_token=access_token, encrypt=self.encrypt,
+                         access_token=access_token, token_provider=token_provider, encrypt=self.encrypt,
                          trust_server_certificate=self.trust_server_certificate, login_timeout=login_timeout)
 
 
@@ -72,6 +72,7 @@ class TestOutcome:
     cause: str = ""
     fix: str = ""
     server_name: str = ""
+    driver: str = ""  # which driver connected, e.g. "mssql-python 1.16.0 (bundled ODBC Driver 18)"
 
 
 def _state_dir() -> Path:
@@ -160,7 +161,7 @@ class Session:
 
         started = time.perf_counter()
         try:
-            sql = await connect(conn.target(password, await self._token(conn), self.login_timeout), attempts=1)
+            sql = await connect(self._target(conn, password), attempts=1)
         except NoDriverError as e:
             return TestOutcome(False, "✗ No SQL Server ODBC driver", "No ODBC driver for SQL Server is installed.",
                                str(e))
@@ -174,13 +175,13 @@ class Session:
             await sql.close()
         ms = (time.perf_counter() - started) * 1000
         return TestOutcome(True, f"✓ Connected to {name} (SQL Server {version}) in {ms:.0f} ms",
-                           server_name=str(name or ""))
+                           server_name=str(name or ""), driver=sql.driver_label)
 
     async def connect(self, conn: SavedConnection, password: str | None) -> SqlConnection:
         """Open the session's SQL Server connection (closing any previous one)."""
         from milink_tui.clients.sql import connect
 
-        sql = await connect(conn.target(password, await self._token(conn), self.login_timeout))
+        sql = await connect(self._target(conn, password))
         await self.close_sql()
         self.sql, self.active = sql, conn
         try:
@@ -192,18 +193,14 @@ class Session:
             self.server_label = conn.display
         return sql
 
-    async def _token(self, conn: SavedConnection) -> str | None:
-        """Microsoft Entra authentication: an access token of the signed-in Azure account."""
-        if conn.auth != "entra":
-            return None
-        from milink_tui.clients.sql import SqlClientError
+    def _target(self, conn: SavedConnection, password: str | None) -> SqlTarget:
+        """Microsoft Entra: tokens come from the signed-in Azure account, for its cloud's SQL scope."""
+        provider = None
+        if conn.auth == "entra" and self.azure is not None:
+            from milink_tui.clients.auth import sql_token_provider
 
-        if self.azure is None:
-            raise SqlClientError("Not signed in to Azure", cause="Microsoft Entra authentication uses the token of "
-                                 "the Azure account milink is signed in with.",
-                                 fix="Sign in to Azure first (home screen, Azure), then connect.")
-        token = await self.azure.session.credential.get_token("https://database.windows.net/.default")
-        return token.token
+            provider = sql_token_provider(self.azure.session.credential, self.azure.session.cloud)
+        return conn.target(password, login_timeout=self.login_timeout, token_provider=provider)
 
     async def reconnect(self) -> SqlConnection:
         """Re-open the active connection (after the lab restarts SQL Server, for example)."""
@@ -225,7 +222,8 @@ class Session:
         from milink_tui.clients.auth import AZURE_PUBLIC, Cloud
 
         if self.lab is not None:
-            return Cloud.lab(self.lab.arm["base_url"], self.lab.entra.get("authority"))
+            return Cloud.lab(self.lab.arm["base_url"], self.lab.entra.get("authority"),
+                             sql_scope=self.lab.entra.get("sql_scope"))
         return AZURE_PUBLIC
 
     def default_sign_in(self) -> SignIn:

@@ -26,6 +26,8 @@ from .errors import ArmError
 
 UTC = dt.timezone.utc
 MANAGEMENT_AUDIENCES = ("https://management.core.windows.net", "https://management.azure.com")
+# What SQL Server / managed instance accept for Microsoft Entra logins (scope ``.../.default``).
+SQL_AUDIENCES = ("https://database.windows.net",)
 OIDC_SCOPES = {"openid", "profile", "offline_access", "email"}
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 USER_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -119,6 +121,32 @@ class _Refresh:
     tenant_id: str
     user: bool
     created: float = field(default_factory=time.time)
+
+
+class TokenRejected(Exception):
+    """A bearer token the lab would not accept; ``kind`` is bad | expired | audience | tenant."""
+
+    def __init__(self, kind: str, message: str, claims: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.kind, self.claims = kind, claims or {}
+
+
+def token_principal(claims: dict[str, Any]) -> str:
+    """The name SQL Server gives a token's principal: the UPN for a user, ``appid@tenant`` for an app."""
+    if claims.get("idtyp") == "app" or not (claims.get("upn") or claims.get("unique_name")):
+        return f"{claims.get('appid', '')}@{claims.get('tid', '')}"
+    return str(claims.get("upn") or claims.get("unique_name"))
+
+
+# How SQL Server answers a token it will not accept (Azure SQL's wording; always error 18456).
+SQL_TOKEN_REFUSALS = {
+    "bad": "Login failed for user '<token-identified principal>'.",
+    "expired": "Login failed for user '<token-identified principal>'. Token is expired.",
+    "audience": "Login failed for user '<token-identified principal>'. The server is not currently configured "
+                "to accept this token.",
+    "tenant": "Login failed for user '<token-identified principal>'. The server is not currently configured "
+              "to accept this token.",
+}
 
 
 class EntraError(Exception):
@@ -241,6 +269,33 @@ class FakeEntra:
             body["client_info"] = _b64url(json.dumps({"uid": self.user.oid, "utid": tid}).encode())
         return body
 
+    def verify_token(self, token: str, audiences: tuple[str, ...], *, tenants: set[str] | None = None
+                     ) -> dict[str, Any]:
+        """The claims of a token this authority issued for one of ``audiences``; TokenRejected otherwise.
+
+        Shared by ARM (bearer header) and the lab's SQL Servers (TDS FEDAUTH): the lab issues the
+        tokens, so both sides check the HMAC signature, expiry, audience and (for SQL) the tenant.
+        """
+        try:
+            claims = decode_jwt(token.strip(), self.key)
+        except (ValueError, UnicodeDecodeError, json.JSONDecodeError):
+            raise TokenRejected("bad", "The access token is invalid.") from None
+        now = time.time()
+        if float(claims.get("exp", 0)) < now:
+            expiry = dt.datetime.fromtimestamp(float(claims.get("exp", 0)), UTC).strftime("%m/%d/%Y %H:%M:%S")
+            current = dt.datetime.fromtimestamp(now, UTC).strftime("%m/%d/%Y %H:%M:%S")
+            raise TokenRejected("expired", f"The access token expiry UTC time '{expiry}' is earlier than current "
+                                f"UTC time '{current}'.", claims)
+        allowed = {a.rstrip("/").lower() for a in audiences}
+        if str(claims.get("aud", "")).rstrip("/").lower() not in allowed:
+            listed = ",".join(f"'{a}/','{a}'" for a in audiences)
+            raise TokenRejected("audience", f"The access token has been obtained for wrong audience or resource "
+                                f"'{claims.get('aud')}'. It should exactly match with one of the allowed "
+                                f"audiences {listed}.", claims)
+        if tenants is not None and str(claims.get("tid", "")).lower() not in {t.lower() for t in tenants}:
+            raise TokenRejected("tenant", f"The access token is from tenant '{claims.get('tid')}'.", claims)
+        return claims
+
     def verify_bearer(self, header: str | None, audiences: tuple[str, ...]) -> dict[str, Any]:
         """Check an ``Authorization`` header as ARM would; returns the token's claims."""
         def fail(code: str, message: str) -> ArmError:
@@ -250,25 +305,20 @@ class FakeEntra:
 
         if not header or not header.lower().startswith("bearer ") or not header[7:].strip():
             raise fail("AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.")
+        codes = {"bad": "InvalidAuthenticationToken", "expired": "ExpiredAuthenticationToken",
+                 "audience": "InvalidAuthenticationTokenAudience"}
         try:
-            claims = decode_jwt(header[7:].strip(), self.key)
-        except (ValueError, UnicodeDecodeError, json.JSONDecodeError):
-            raise fail("InvalidAuthenticationToken", "The access token is invalid.") from None
-        now = time.time()
-        if float(claims.get("exp", 0)) < now:
-            expiry = dt.datetime.fromtimestamp(float(claims.get("exp", 0)), UTC).strftime("%m/%d/%Y %H:%M:%S")
-            current = dt.datetime.fromtimestamp(now, UTC).strftime("%m/%d/%Y %H:%M:%S")
-            raise fail("ExpiredAuthenticationToken",
-                       f"The access token expiry UTC time '{expiry}' is earlier than current UTC time "
-                       f"'{current}'.")
-        allowed = {a.rstrip("/").lower() for a in audiences}
-        if str(claims.get("aud", "")).rstrip("/").lower() not in allowed:
-            listed = ",".join(f"'{a}/','{a}'" for a in audiences)
-            raise fail("InvalidAuthenticationTokenAudience",
-                       f"The access token has been obtained for wrong audience or resource "
-                       f"'{claims.get('aud')}'. It should exactly match with one of the allowed audiences "
-                       f"{listed}.")
-        return claims
+            return self.verify_token(header[7:], audiences)
+        except TokenRejected as e:
+            raise fail(codes.get(e.kind, "InvalidAuthenticationToken"), str(e)) from None
+
+    def sql_admins(self) -> set[str]:
+        """Principals that are Microsoft Entra admins of every lab SQL Server: the user and the app."""
+        return {self.user.upn, f"{self.sp_client_id}@{self.tenant_id}"}
+
+    def sql_principal(self, token: str) -> str:
+        """The principal a SQL Server login token names; TokenRejected (kind -> SQL_TOKEN_REFUSALS) if invalid."""
+        return token_principal(self.verify_token(token, SQL_AUDIENCES, tenants={self.tenant_id}))
 
     # ----------------------------------------------------------------- HTTP
 

@@ -4,6 +4,11 @@ Encryption policy (measured against the real clients): a client asking ON/REQ ge
 full TLS connection; a client saying OFF gets NOT_SUP, because answering OFF would mean
 "TLS for LOGIN7 only, then plaintext" — a mode with no close_notify that is easy to get wrong
 and that no test needs. Without a certificate the answer is always NOT_SUP.
+
+Microsoft Entra (MS-TDS 2.2.6.4 FEDAUTH, "security token" library): the client sends the
+access token inside LOGIN7; the server's PRELOGIN FEDAUTHREQUIRED answer must come back as
+the token's fFedAuthEcho bit, and a successful login is acknowledged with a FEDAUTH
+FEATUREEXTACK. No FEDAUTHINFO round trip: that is only for the MSAL/ADAL library.
 """
 
 from __future__ import annotations
@@ -36,6 +41,11 @@ OPT3_EXTENSION = 0x10
 
 FEATURE_FEDAUTH = 0x02
 FEATURE_TERMINATOR = 0xFF
+
+# bFedAuthLibrary values (FEDAUTH feature, bits 1-7 of the options byte; bit 0 is fFedAuthEcho).
+FEDAUTH_LIVE_ID = 0x00
+FEDAUTH_SECURITY_TOKEN = 0x01
+FEDAUTH_ADAL = 0x02
 
 
 @dataclass
@@ -73,8 +83,13 @@ def choose_encryption(client: int, have_tls: bool) -> int:
     return ENCRYPT_NOT_SUP
 
 
-def build_prelogin_reply(version: tuple[int, int, int, int], encryption: int, request: Prelogin) -> bytes:
-    """VERSION, ENCRYPTION, INSTOPT, THREADID, MARS (+ FEDAUTHREQUIRED echoed as 0)."""
+def build_prelogin_reply(version: tuple[int, int, int, int], encryption: int, request: Prelogin,
+                         fedauth_required: bool = False) -> bytes:
+    """VERSION, ENCRYPTION, INSTOPT, THREADID, MARS (+ FEDAUTHREQUIRED if the client sent it).
+
+    FEDAUTHREQUIRED is 1 where the server accepts Entra tokens (as Azure SQL answers), else 0;
+    the client echoes it in LOGIN7's FEDAUTH feature and SQL logins ignore it.
+    """
     major, minor, build, rev = version
     opts: list[tuple[int, bytes]] = [
         (PL_VERSION, bytes([major & 0xFF, minor & 0xFF]) + struct.pack(">HH", build & 0xFFFF, rev & 0xFFFF)),
@@ -84,7 +99,7 @@ def build_prelogin_reply(version: tuple[int, int, int, int], encryption: int, re
         (PL_MARS, b"\x00"),
     ]
     if PL_FEDAUTHREQUIRED in request.options:
-        opts.append((PL_FEDAUTHREQUIRED, b"\x00"))
+        opts.append((PL_FEDAUTHREQUIRED, b"\x01" if fedauth_required else b"\x00"))
     header = bytearray()
     data = bytearray()
     start = 5 * len(opts) + 1
@@ -173,3 +188,31 @@ def _parse_features(payload: bytes, offset: int, length: int) -> dict[int, bytes
             break
         features[fid] = r.take(r.u32())
     return features
+
+
+@dataclass
+class FedAuth:
+    """LOGIN7's FEDAUTH feature: which library, the echo bit, and (security token) the token."""
+
+    library: int
+    echo: bool
+    token: bytes = b""
+    nonce: bytes = b""
+
+    def token_text(self) -> str:
+        """The access token as text (clients send it UTF-16-LE); ProtocolError if it is not."""
+        if len(self.token) % 2:
+            raise ProtocolError("FEDAUTH token has an odd number of bytes")
+        return self.token.decode("utf-16-le", errors="strict")
+
+
+def parse_fedauth(data: bytes) -> FedAuth:
+    """Decode the FEDAUTH FeatureData (the security-token form carries the token itself)."""
+    r = Reader(data)
+    options = r.u8()
+    library, echo = options >> 1, bool(options & 0x01)
+    if library != FEDAUTH_SECURITY_TOKEN:
+        return FedAuth(library, echo)
+    token = r.take(r.u32())
+    nonce = r.take(32) if r.remaining() >= 32 else b""
+    return FedAuth(library, echo, token, nonce)

@@ -5,9 +5,11 @@ TDS 8) -> LOGIN7 -> requests. After login a reader task keeps reading so an ATTE
 cancel a long ``backend.execute`` while it runs; requests are answered one at a time, each
 reply built in memory and written as one message so a cancel never leaves half a message.
 
-Besides the ``Backend`` protocol, one optional backend method is used when present:
+Besides the ``Backend`` protocol, optional backend methods are used when present:
 ``describe_parameters(session, sql, names) -> dict[name, SqlType]`` refines the answer to
-``sp_describe_undeclared_parameters`` (default: every parameter is nvarchar(4000)).
+``sp_describe_undeclared_parameters`` (default: every parameter is nvarchar(4000));
+``login_federated(principal, database, app_name) -> Session`` admits a Microsoft Entra
+principal whose token the ``fedauth`` verifier given to :func:`serve_tds` accepted.
 Output parameters come back with the value they were sent with: the backend has no way to set them.
 """
 
@@ -43,9 +45,12 @@ from .datatypes import EncodeError
 from .login import (
     ENCRYPT_ON,
     FEATURE_FEDAUTH,
+    FEDAUTH_SECURITY_TOKEN,
+    PL_FEDAUTHREQUIRED,
     Login7,
     build_prelogin_reply,
     choose_encryption,
+    parse_fedauth,
     parse_login7,
     parse_prelogin,
 )
@@ -80,6 +85,11 @@ LOGIN_TIMEOUT = 30  # seconds from accept to LOGINACK; a silent or half-sent cli
 # nothing for the ODBC drivers (they raise on execute either way) but makes python-tds treat the
 # statement as a result set and swallow the error. Kept as a switch for experiments.
 EMPTY_COLMETADATA_BEFORE_ERROR = False
+# What SQL Server names a principal it could not identify from a token (Azure SQL's own wording).
+TOKEN_PRINCIPAL = "<token-identified principal>"
+
+FedAuthVerifier = Callable[[str], str]
+"""Checks a Microsoft Entra access token; returns the principal's name or raises SqlError(18456)."""
 
 
 @dataclass
@@ -135,11 +145,13 @@ def prepare_ssl_context(ctx: ssl.SSLContext) -> ssl.SSLContext:
 
 async def serve_tds(backend: Backend, host: str = "127.0.0.1", port: int = 0,
                     ssl_context: ssl.SSLContext | None = None,
-                    log: logging.Logger = logger) -> TdsServer:
+                    log: logging.Logger = logger, fedauth: FedAuthVerifier | None = None) -> TdsServer:
     """Listen for TDS clients and answer them from ``backend``.
 
     ``ssl_context`` (server side, certificate loaded) enables encryption; it is adjusted in
     place by :func:`prepare_ssl_context`. Without it every client is told NOT_SUP.
+    ``fedauth`` enables Microsoft Entra logins (access token in LOGIN7's FEDAUTH feature);
+    without it they fail with 18456 like a server with no Entra admin.
     """
     if ssl_context is not None:
         prepare_ssl_context(ssl_context)
@@ -151,7 +163,9 @@ async def serve_tds(backend: Backend, host: str = "127.0.0.1", port: int = 0,
         assert task is not None
         connections.add(task)
         try:
-            await _Connection(backend, reader, writer, ssl_context, log, next(spids)).run()
+            await _Connection(backend, reader, writer, ssl_context, log, next(spids), fedauth).run()
+        except asyncio.CancelledError:
+            pass  # close() cancelled us: end quietly (asyncio would log a cancelled client task)
         finally:
             connections.discard(task)
 
@@ -163,8 +177,11 @@ async def serve_tds(backend: Backend, host: str = "127.0.0.1", port: int = 0,
 
 class _Connection:
     def __init__(self, backend: Backend, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 ssl_context: ssl.SSLContext | None, log: logging.Logger, spid: int) -> None:
+                 ssl_context: ssl.SSLContext | None, log: logging.Logger, spid: int,
+                 fedauth: FedAuthVerifier | None = None) -> None:
         self.backend = backend
+        self.fedauth = fedauth
+        self.fedauth_required = False  # what our PRELOGIN answered (LOGIN7 must echo it)
         self.channel = Channel(reader, writer, spid)
         self.ssl_context = ssl_context
         self.log = log
@@ -227,7 +244,9 @@ class _Connection:
             answer = choose_encryption(request.encryption, self.ssl_context is not None)
         self.log.debug("PRELOGIN from %s: options %s, encryption 0x%02x -> 0x%02x", self.peer,
                        sorted(request.options), request.encryption, answer)
-        await self.channel.send(REPLY, build_prelogin_reply(version, answer, request))  # type: ignore[arg-type]
+        self.fedauth_required = self.fedauth is not None and PL_FEDAUTHREQUIRED in request.options
+        await self.channel.send(REPLY, build_prelogin_reply(version, answer, request,  # type: ignore[arg-type]
+                                                            self.fedauth_required))
         if not strict and answer == ENCRYPT_ON:
             assert self.ssl_context is not None
             await self.channel.tls_in_prelogin(self.ssl_context)
@@ -238,19 +257,25 @@ class _Connection:
             raise ProtocolError(f"expected LOGIN7, got {'nothing' if msg is None else hex(msg.type)}")
         login = parse_login7(msg.payload)
         reply = tk.Reply()
+        federated = FEATURE_FEDAUTH in login.features
         try:
-            if login.integrated_security or FEATURE_FEDAUTH in login.features:
+            if login.integrated_security:
                 raise SqlError(18456, "Login failed for user ''.", 14, 1)
-            self.session = self.backend.login(login.user, login.password, login.database or None,
-                                              login.app_name)
+            if federated:
+                name = self._login_federated(login)
+            else:
+                name = login.user
+                self.session = self.backend.login(login.user, login.password, login.database or None,
+                                                  login.app_name)
         except SqlError as exc:
             return await self._refuse(reply, exc.message, login)
         except Exception:
             self.log.exception("backend.login failed for %r", login.user)
-            return await self._refuse(reply, Message(18456, f"Login failed for user '{login.user}'.", 14, 1),
-                                      login)
-        self.log.info("TDS login %r from %s (app %r, %s, packet size %d, TDS 0x%08x)", login.user, self.peer,
-                      login.app_name, _tls_mode(self.channel), login.packet_size, login.tds_version)
+            who = TOKEN_PRINCIPAL if federated else login.user
+            return await self._refuse(reply, Message(18456, f"Login failed for user '{who}'.", 14, 1), login)
+        self.log.info("TDS login %r from %s (app %r, %s, packet size %d, TDS 0x%08x%s)", name, self.peer,
+                      login.app_name, _tls_mode(self.channel), login.packet_size, login.tds_version,
+                      ", Microsoft Entra token" if federated else "")
         database = self.session.database
         self.login_database = database
         size = login.packet_size or SERVER_PACKET_SIZE
@@ -263,7 +288,9 @@ class _Connection:
         # Like SQL Server, answer an older client with its own version; everything else gets 7.4.
         tds_version = login.tds_version if login.tds_version in tk.OLDER_TDS else tk.TDS74
         reply.add(tk.loginack(tuple(self.backend.version), tds_version=tds_version))  # type: ignore[arg-type]
-        if login.features or login.option_flags3 & 0x10:
+        if federated:  # MS-TDS 3.3.5.7: a FEDAUTH login MUST be acknowledged (no data for tokens)
+            reply.add(tk.featureextack([(FEATURE_FEDAUTH, b"")]))
+        elif login.features or login.option_flags3 & 0x10:
             reply.add(tk.featureextack_empty())
         reply.add(tk.envchange_str(tk.ENV_PACKETSIZE, str(size), str(login.packet_size or DEFAULT_PACKET_SIZE)))
         reply.done()
@@ -271,8 +298,31 @@ class _Connection:
         self.channel.packet_size = size
         return True
 
+    def _login_federated(self, login: Login7) -> str:
+        """A Microsoft Entra login: check the echo bit and the token, then let the backend admit the principal.
+
+        The token itself is never logged; the principal's name is.
+        """
+        refused = SqlError(18456, f"Login failed for user '{TOKEN_PRINCIPAL}'.", 14, 1)
+        fed = parse_fedauth(login.features[FEATURE_FEDAUTH])
+        if fed.echo != self.fedauth_required:  # MS-TDS 3.3.5.5: the echo must match our PRELOGIN answer
+            self.log.info("FEDAUTH echo %s does not match PRELOGIN FEDAUTHREQUIRED %s", fed.echo,
+                          self.fedauth_required)
+            raise refused
+        login_federated = getattr(self.backend, "login_federated", None)
+        if self.fedauth is None or login_federated is None or fed.library != FEDAUTH_SECURITY_TOKEN:
+            self.log.info("Microsoft Entra login (library %d) refused: not configured on this server", fed.library)
+            raise refused
+        try:
+            token = fed.token_text()
+        except (ProtocolError, UnicodeDecodeError):
+            raise refused from None
+        principal = self.fedauth(token)
+        self.session = login_federated(principal, login.database or None, login.app_name)
+        return principal
+
     async def _refuse(self, reply: tk.Reply, msg: Message, login: Login7) -> bool:
-        self.log.info("TDS login %r from %s refused: %s", login.user, self.peer, msg.text)
+        self.log.info("TDS login %r from %s refused: %s", login.user or TOKEN_PRINCIPAL, self.peer, msg.text)
         reply.add(tk.message(msg, self.server_name))
         reply.done(status=tk.DONE_ERROR)
         await self.channel.send(REPLY, reply.encode())

@@ -101,6 +101,12 @@ def featureextack_empty() -> bytes:
     return bytes([FEATUREEXTACK, 0xFF])
 
 
+def featureextack(features: Sequence[tuple[int, bytes]]) -> bytes:
+    """FEATUREEXTACK acknowledging each (FeatureId, FeatureAckData), then the terminator."""
+    body = b"".join(bytes([fid]) + struct.pack("<I", len(data)) + data for fid, data in features)
+    return bytes([FEATUREEXTACK]) + body + b"\xff"
+
+
 def returnstatus(value: int) -> bytes:
     return bytes([RETURNSTATUS]) + struct.pack("<i", value)
 

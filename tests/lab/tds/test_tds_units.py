@@ -158,3 +158,32 @@ async def test_close_cancels_live_connections() -> None:
     assert await asyncio.wait_for(reader.read(), 2) == b""
     assert server.connection_count == 0
     writer.close()
+
+
+def test_fedauth_feature_and_prelogin_answer() -> None:
+    from milink_tui.lab.tds.login import (
+        FEDAUTH_ADAL,
+        FEDAUTH_SECURITY_TOKEN,
+        PL_FEDAUTHREQUIRED,
+        Prelogin,
+        build_prelogin_reply,
+        parse_fedauth,
+        parse_prelogin,
+    )
+
+    token = "eyJ.x.y".encode("utf-16-le")
+    fed = parse_fedauth(bytes([FEDAUTH_SECURITY_TOKEN << 1 | 1]) + struct.pack("<I", len(token)) + token)
+    assert (fed.library, fed.echo, fed.token_text(), fed.nonce) == (FEDAUTH_SECURITY_TOKEN, True, "eyJ.x.y", b"")
+    adal = parse_fedauth(bytes([FEDAUTH_ADAL << 1, 0x01]))  # library 2 + workflow byte: no token inside
+    assert (adal.library, adal.echo, adal.token) == (FEDAUTH_ADAL, False, b"")
+    with pytest.raises(ProtocolError):
+        parse_fedauth(bytes([FEDAUTH_SECURITY_TOKEN << 1]) + struct.pack("<I", 99) + b"short")
+    asked = Prelogin({PL_FEDAUTHREQUIRED: b"\x01"})
+    for required, value in ((True, b"\x01"), (False, b"\x00")):
+        reply = parse_prelogin(build_prelogin_reply((16, 0, 1, 0), 2, asked, fedauth_required=required))
+        assert reply.options[PL_FEDAUTHREQUIRED] == value
+    assert PL_FEDAUTHREQUIRED not in parse_prelogin(build_prelogin_reply((16, 0, 1, 0), 2, Prelogin())).options
+
+
+def test_featureextack_for_fedauth() -> None:
+    assert tk.featureextack([(0x02, b"")]) == bytes([0xAE, 0x02, 0, 0, 0, 0, 0xFF])
