@@ -18,6 +18,7 @@ the managed instance, so it is listed as not tested, with the rules to open.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import ipaddress
 import re
@@ -218,6 +219,7 @@ async def run_network_test(sql: SqlRunner, mi_fqdn: str, redirect: RedirectTarge
         return _done(report, began)
 
     steps = 2 if redirect else 1
+    timed_out = False
     try:
         cmd = f"tnc {mi} -port 5022 | select ComputerName, RemoteAddress, TcpTestSucceeded | Format-List"
         second = (f"tnc {redirect.node} -port {int(redirect.port)} | select ComputerName, RemoteAddress, "
@@ -245,11 +247,15 @@ async def run_network_test(sql: SqlRunner, mi_fqdn: str, redirect: RedirectTarge
             if redirect else None))
         report.results.append(inbound_row(mi))
     except TimeoutError:
+        timed_out = True
         report.results = [agent_row, *not_tested_rows(
             mi, redirect, f"the job did not finish within {timeout:.0f} s", "warn")]
     except Exception as exc:  # noqa: BLE001 - a refused job (22022, 229, ...) is a finding, not a crash
         report.results = [agent_row, *not_tested_rows(mi, redirect, f"the test job failed to run: {exc}", "warn")]
     finally:
+        if timed_out:  # stop the still-running job first, as a DBA would, so no step outlives the test
+            with contextlib.suppress(Exception):  # 22022 if it finished meanwhile: nothing to stop
+                await sql.run("EXEC msdb.dbo.sp_stop_job @job_name = ?", (JOB_NAME,))
         tell(0.97, f"Deleting job {JOB_NAME}…")
         try:
             left = (await sql.query("network_test_delete", (JOB_NAME,))).first.rows

@@ -205,10 +205,16 @@ class AvailabilityGroup:
 
 @dataclass
 class Login:
+    """A server login. ``type`` is sys.server_principals.type: 'S' SQL login, 'E' Microsoft Entra
+    user or application, 'X' Entra group; external logins carry the Entra object ID (user, group)
+    or client ID (application) as their SID and are not in sys.sql_logins."""
+
     name: str
     password: str
     sysadmin: bool = False
     disabled: bool = False
+    type: Literal["S", "E", "X"] = "S"
+    sid: bytes | None = None  # None: the lab derives one (SQL logins)
 
 
 @dataclass

@@ -56,6 +56,9 @@ ERR_35206 = (
     "'{replica}' with id [{rid}].  Either a networking or a firewall issue exists or the availability "
     "replica has transitioned to the resolving role."
 )
+# UNVERIFIED: 1474 is the database mirroring "connection error" number; the lab uses it with the
+# handshake text SQL Server writes to its error log for an expired peer certificate, because no
+# public source shows what last_connect_error_number a link reports in that case.
 ERR_CERT_EXPIRED = (
     "Database Mirroring login attempt failed with error: 'Connection handshake failed. The certificate "
     "used by the peer is invalid due to the following reason: Certificate expired.  State 89.'."
@@ -67,6 +70,24 @@ ERR_41962 = (
 )
 LINK_START_WINDOW = dt.timedelta(minutes=5)  # 41962 when a new link cannot connect for this long
 WAITING = (0, "")  # _connection_error: not connected yet, no error to report (a new link still trying)
+ERR_41122 = (  # sys.messages 41122 (MicrosoftDocs errors list 31000-41399)
+    "Cannot failover availability group '{ag}' to this instance of SQL Server. The local availability replica is "
+    "already the primary replica of the availability group. To failover this availability group to another "
+    "instance of SQL Server, run the failover command on that instance of SQL Server. If local instance of SQL "
+    "Server is intended to host the primary replica of the availability group, then no action is required."
+)
+ERR_41142 = (  # sys.messages 41142 (same list)
+    "The availability replica for availability group '{ag}' on this instance of SQL Server cannot become the "
+    "primary replica. One or more databases are not synchronized or have not joined the availability group. If "
+    "the availability replica uses the asynchronous-commit mode, consider performing a forced manual failover "
+    "(with possible data loss). Otherwise, once all local secondary databases are joined and synchronized, you "
+    "can perform a planned manual failover to this secondary replica (without data loss). For more information, "
+    "see SQL Server Books Online."
+)
+ERR_19504 = (  # sys.messages 19504 (errors list 19000-20999): a DAG FAILOVER before 2022 CU13
+    "Cannot failover a distributed availability replica for availability group '{ag}'. Only force failover is "
+    "supported in this version of SQL Server."
+)
 ERR_1412 = (
     "The remote copy of database \"{db}\" has not been rolled forward to a point in time that is "
     "encompassed in the local copy of the database log."
@@ -429,23 +450,22 @@ class ReplicationEngine:
         p = self._pairing_for_dag(instance, dag)
         if force:
             if dag.role == "PRIMARY":
-                raise LabError(
-                    f"Cannot failover availability group '{dag.name}' to this instance. The availability "
-                    "replica is already the primary replica.", number=41122)
+                raise LabError(ERR_41122.format(ag=dag.name), number=41122)
             dag.role = "PRIMARY"
             if p is not None:
                 self._promote(p, "sql", forced=True)
             return
         if not _supports_tsql_failover(instance):
-            raise LabError(
-                "Planned failover of a Managed Instance link with T-SQL requires SQL Server 2022 CU13 or later.",
-                number=47107)
+            raise LabError(ERR_19504.format(ag=dag.name), number=19504)
+        # UNVERIFIED: that a DAG's planned FAILOVER refused for an unpaired or unsynchronized partner
+        # reports 41142 (the AG "cannot become the primary replica" error); no source shows the number.
         if p is None:
-            raise LabError(
-                f"The availability group '{dag.name}' cannot be failed over: its partner is not connected.",
-                number=41142)
+            raise LabError(ERR_41142.format(ag=dag.name), number=41142)
         target = "mi" if dag.role == "PRIMARY" else "sql"
-        self._check_planned(p, target)
+        try:
+            self._check_planned(p, target)
+        except LabError as exc:  # the ARM wording of the same refusal is not what T-SQL prints
+            raise LabError(ERR_41142.format(ag=dag.name), number=41142, code=exc.code) from None
         self._promote(p, target, forced=False)
 
     def sql_set_role_secondary(self, instance: SqlInstance, dag: AvailabilityGroup) -> None:
@@ -545,6 +565,8 @@ class ReplicationEngine:
     def _check_policy(self, p: Pairing) -> None:
         wanted = {16: "SQLServer2022", 17: "SQLServer2025"}.get(p.instance.major)
         if p.mi.database_format != wanted:
+            # UNVERIFIED: code and text invented; Learn only says failback to SQL Server needs an update
+            # policy matching the SQL Server version, not what ARM answers when it does not.
             raise LabError(
                 f"Failover to SQL Server requires the managed instance update policy to match SQL Server "
                 f"{p.instance.version}; the instance uses '{p.mi.database_format}'.",
@@ -554,8 +576,8 @@ class ReplicationEngine:
         self.tick(0.001)
         for stream in self._streams(p):
             if not stream.connected or stream.phase not in ("SYNCHRONIZING", "SYNCHRONIZED"):
+                # ARM code and text from the Microsoft.Sql error catalog (domain.md §5.2)
                 raise LabError("Planned failover cannot be executed if secondaries are not synchronizing.",
-                               number=41142,
                                code="DistributedAvailabilityGroupFailoverSecondariesNotSynchronizing")
         # a planned failover switches to synchronous commit until the secondary has everything
         for stream in self._streams(p):

@@ -79,7 +79,7 @@ async def _main(scenario: str, speed: float, json_line: bool, state_dir: str | N
     backend_class = _with_entra_logins(SqlServerBackend)
     tds_servers = {}
     for name in list(world.sql_instances):
-        backend = backend_class(world, name, engine, arm.entra.sql_admins)
+        backend = backend_class(world, name, engine, arm.entra.sql_admins, arm.entra.sql_sid)
         tds_servers[name] = await serve_tds(backend, host="127.0.0.1", port=0, ssl_context=tds_ctx,
                                             fedauth=_fedauth_verifier(arm.entra))
 
@@ -149,8 +149,10 @@ def _with_entra_logins(base: type) -> type:
     """``base`` (SqlServerBackend) plus Microsoft Entra logins for the lab's Entra admins.
 
     The first Entra login of an admin creates its login (sysadmin, named by UPN or
-    ``appid@tenant`` so SUSER_SNAME() shows it) with a random password nobody knows; SQL
-    authentication with such a name is refused, as for a real external login.
+    ``appid@tenant`` so SUSER_SNAME() shows it): an external login, type 'E' / EXTERNAL_LOGIN in
+    sys.server_principals with the Entra ID as its SID, absent from sys.sql_logins. It holds a
+    random password nobody knows; SQL authentication with such a name is refused, as for a real
+    external login.
     """
     from .model import Login
     from .tds.backend import SqlError
@@ -158,9 +160,11 @@ def _with_entra_logins(base: type) -> type:
     token_principal = "<token-identified principal>"
 
     class EntraBackend(base):  # type: ignore[misc, valid-type]
-        def __init__(self, world: Any, name: str, ops: Any, admins: Callable[[], set[str]]) -> None:
+        def __init__(self, world: Any, name: str, ops: Any, admins: Callable[[], set[str]],
+                     sid_of: Callable[[str], bytes]) -> None:
             super().__init__(world, name, ops)
             self._admins = admins
+            self._sid_of = sid_of
 
         def _is_admin(self, name: str) -> bool:
             return name.lower() in {a.lower() for a in self._admins()}
@@ -177,7 +181,8 @@ def _with_entra_logins(base: type) -> type:
                 logins = self.instance.logins
                 found = next((lg for n, lg in logins.items() if n.lower() == principal.lower()), None)
                 if found is None:
-                    found = logins[principal] = Login(principal, secrets.token_urlsafe(32), sysadmin=True)
+                    found = logins[principal] = Login(principal, secrets.token_urlsafe(32), sysadmin=True,
+                                                      type="E", sid=self._sid_of(principal))
                 name, password = found.name, found.password
             return base.login(self, name, password, database, app_name)
 

@@ -94,3 +94,39 @@ def test_agent_stopped_through_the_control_api(lab: LabProcess) -> None:
                 run_script(conn, DOC_SCRIPT.format(node=mi["node_name"], port=mi["hadr_port"], fqdn=mi["fqdn"]))
     finally:
         control(url, "/sql/config", {"agent_running": True})
+
+
+class _Recording:
+    """The app's SQL client, recording each ad-hoc batch and the messages it returned."""
+
+    def __init__(self, sql) -> None:  # type: ignore[no-untyped-def]
+        self.sql = sql
+        self.batches: list[tuple[str, list[str]]] = []
+
+    async def run(self, text: str, params=()):  # type: ignore[no-untyped-def]
+        result = await self.sql.run(text, params)
+        self.batches.append((text, [str(m) for m in result.messages]))
+        return result
+
+    async def query(self, name: str, params=()):  # type: ignore[no-untyped-def]
+        return await self.sql.query(name, params)
+
+
+async def test_network_checker_stops_a_timed_out_job_before_deleting_it(lab: LabProcess) -> None:
+    """engine/network.py at its timeout: sp_stop_job on the running job (it answers 'stopped'), then delete."""
+    from milink_tui.clients.connstr import SqlTarget
+    from milink_tui.clients.sql import connect as app_connect
+    from milink_tui.engine.network import run_network_test
+
+    info = lab.info.sql
+    sql = await app_connect(SqlTarget("localhost", info["port"], user=info["user"], password=info["password"],
+                                      trust_server_certificate=True))
+    try:
+        recording = _Recording(sql)
+        report = await run_network_test(recording, mi_of(lab)["fqdn"], timeout=0.0, poll_interval=0.1)
+        left = (await sql.run("SELECT COUNT(*) FROM msdb.dbo.sysjobs WHERE name = N'TestMILinkConnection'"))
+    finally:
+        await sql.close()
+    stops = [messages for text, messages in recording.batches if "sp_stop_job" in text]
+    assert stops and any("Job 'TestMILinkConnection' stopped successfully." in m for m in stops[0])
+    assert report.job_deleted and left.first.rows[0][0] == 0

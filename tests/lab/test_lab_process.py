@@ -215,6 +215,25 @@ def test_planned_failover_under_workload_loses_nothing(lab_factory) -> None:
     assert state["lost_transactions"] == 0
 
 
+def test_dropping_a_link_after_failover_to_the_mi_leaves_sql_server_restoring(lab_factory) -> None:
+    """SQL Server is now the secondary: DROP AVAILABILITY GROUP leaves its copy RESTORING, not writable."""
+    lab = lab_factory("linked", speed=5)
+    time.sleep(0.5)
+    state = "SELECT state_desc FROM sys.databases WHERE name = ?"
+    with odbc18(lab.info) as conn:
+        cur = conn.cursor()
+        cur.execute("ALTER AVAILABILITY GROUP [DAG_SalesDb] FAILOVER")
+        assert cur.execute(state, "SalesDb").fetchone()[0] == "ONLINE"
+        cur.execute("DROP AVAILABILITY GROUP [DAG_SalesDb]")
+        cur.execute("DROP AVAILABILITY GROUP [AG_SalesDb]")
+        assert cur.execute(state, "SalesDb").fetchone()[0] == "RESTORING"
+        cur.execute("RESTORE DATABASE [SalesDb] WITH RECOVERY")  # what a DBA does to use that copy again
+        assert cur.execute(state, "SalesDb").fetchone()[0] == "ONLINE"
+        cur.execute("DROP AVAILABILITY GROUP [DAG_Orders]")  # Orders stayed primary on SQL Server
+        cur.execute("DROP AVAILABILITY GROUP [AG_Orders]")
+        assert cur.execute(state, "Orders").fetchone()[0] == "ONLINE"
+
+
 def test_forced_failover_during_partition_loses_exactly_the_unhardened(lab_factory) -> None:
     lab = lab_factory("linked", speed=5)
     time.sleep(0.5)

@@ -174,3 +174,29 @@ def test_workload_follows_the_primary_after_forced_failover() -> None:
     before = mi_db.transactions
     run(engine, 2)
     assert mi_db.transactions - before == 20
+
+
+def test_tsql_failover_refusals_carry_the_sys_messages_texts() -> None:
+    """41122 (already primary), 41142 (not synchronized), 19504 (DAG planned failover before 2022 CU13)."""
+    world, engine = lab("linked")
+    inst = world.sql_instances["SQLLAB01"]
+    run(engine, 1)
+    p, s = stream(engine, "SalesDb")
+    with pytest.raises(LabError) as caught:
+        engine.sql_failover(inst, p.dag, force=True)
+    assert caught.value.number == 41122
+    assert caught.value.text.startswith("Cannot failover availability group 'DAG_SalesDb' to this instance of SQL "
+                                        "Server. The local availability replica is already the primary replica")
+    world.faults.partitioned = True
+    run(engine, 1)
+    with pytest.raises(LabError) as caught:
+        engine.sql_failover(inst, p.dag, force=False)
+    assert caught.value.number == 41142
+    assert caught.value.text.startswith("The availability replica for availability group 'DAG_SalesDb' on this "
+                                        "instance of SQL Server cannot become the primary replica.")
+    inst.version = "16.0.4003.1"  # CU1: T-SQL planned failover of a DAG is not there yet
+    with pytest.raises(LabError) as caught:
+        engine.sql_failover(inst, p.dag, force=False)
+    assert (caught.value.number, caught.value.text) == (
+        19504, "Cannot failover a distributed availability replica for availability group 'DAG_SalesDb'. Only force "
+               "failover is supported in this version of SQL Server.")

@@ -316,6 +316,13 @@ class FakeEntra:
         """Principals that are Microsoft Entra admins of every lab SQL Server: the user and the app."""
         return {self.user.upn, f"{self.sp_client_id}@{self.tenant_id}"}
 
+    def sql_sid(self, principal: str) -> bytes:
+        """The SID SQL Server gives an Entra login: the user's object ID or the app's client ID, as a
+        uniqueidentifier's bytes (what CAST(CAST(id AS uniqueidentifier) AS varbinary(16)) returns)."""
+        if principal.lower() == self.user.upn.lower():
+            return uuid.UUID(self.user.oid).bytes_le
+        return uuid.UUID(principal.split("@", 1)[0]).bytes_le
+
     def sql_principal(self, token: str) -> str:
         """The principal a SQL Server login token names; TokenRejected (kind -> SQL_TOKEN_REFUSALS) if invalid."""
         return token_principal(self.verify_token(token, SQL_AUDIENCES, tenants={self.tenant_id}))

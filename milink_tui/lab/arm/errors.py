@@ -84,8 +84,9 @@ def invalid_content(detail: str) -> ArmError:
                     f"The request content was invalid and could not be deserialized: '{detail}'.")
 
 
-# Messages for error codes a scenario may inject into an LRO (faults.fail_next_lro), from the
-# Microsoft.Sql error catalog for links; anything else gets a generic text.
+# Messages for error codes a scenario may inject into an LRO (faults.fail_next_lro); anything else
+# gets a generic text. The codes are the Microsoft.Sql error catalog's (domain.md §5.2). UNVERIFIED:
+# the catalog gives meanings only, so every text except SecondariesNotSynchronizing's is the lab's.
 LRO_MESSAGES = {
     "DistributedAvailabilityGroupFailoverSecondariesNotSynchronizing":
         "Planned failover cannot be executed if secondaries are not synchronizing.",

@@ -178,6 +178,8 @@ def _check_databases(ctx: Ctx, mi: ManagedInstance, role: str, databases: list[s
     for name in databases:
         for other in mi.links.values():
             if other is not ignore and name.lower() in (d.lower() for d in other.databases):
+                # UNVERIFIED: code and text invented; no public source shows ARM's answer to a
+                # second link for a database that another link already replicates.
                 raise ArmError(409, "DatabaseAlreadyInDistributedAvailabilityGroup",
                                f"Database '{name}' is already replicated by link '{other.name}'.")
         existing = find_mi_database(mi, name)
@@ -185,6 +187,7 @@ def _check_databases(ctx: Ctx, mi: ManagedInstance, role: str, databases: list[s
             raise ArmError(400, "ManagedDatabaseNameInUse",
                            f"Database '{name}' already exists. Choose a different database name.")
         if role == "Primary" and existing is None:
+            # UNVERIFIED: code and text invented (MI-first with no such database on the instance).
             raise ArmError(400, "ManagedDatabaseNotFound",
                            f"Database '{name}' does not exist on managed instance '{mi.name}'. When the managed "
                            "instance is the initial primary, the database must already exist on it.")
@@ -223,6 +226,7 @@ def put_link(ctx: Ctx) -> web.Response:
     if existing is not None:
         return _put_existing(ctx, mi, existing, spec)
     if len(mi.links) >= mi.max_links:
+        # UNVERIFIED: code and text invented; Learn documents the per-instance link limit, not the error.
         raise ArmError(409, "DistributedAvailabilityGroupLimitReached",
                        f"Managed instance '{mi.name}' already has the maximum number of links ({mi.max_links}).")
     if spec.role == "Primary" and mi.in_failover_group:
@@ -269,6 +273,7 @@ def _put_existing(ctx: Ctx, mi: ManagedInstance, link: MiLink, spec: _Spec) -> w
             and spec.failover_mode == link.failover_mode and spec.seeding_mode == link.seeding_mode
             and sorted(d.lower() for d in spec.databases) == sorted(d.lower() for d in link.databases))
     if not same:
+        # UNVERIFIED: code and text invented for a PUT that changes more than the replication mode.
         raise ArmError(409, "DistributedAvailabilityGroupAlreadyExists",
                        f"Link '{link.name}' already exists on managed instance '{mi.name}' with different "
                        "properties. Delete it first or choose another name.")
@@ -355,6 +360,9 @@ def delete_link(ctx: Ctx) -> web.Response:
 # --------------------------------------------------------------------------- failover / setRole
 
 
+# The 409 codes below are the Microsoft.Sql error catalog's (domain.md §5.2); the catalog gives only
+# their meaning, so the message texts are the lab's (UNVERIFIED wording), except the planned-failover
+# one, which Az.Sql's tests quote.
 def _role_change_guard(ctx: Ctx, mi: ManagedInstance, link: MiLink) -> None:
     if ctx.state.lro.role_change_running(_key(mi, link)):
         raise ArmError(409, "DistributedAvailabilityGroupSetRoleChangeRoleAlreadyInProgress",

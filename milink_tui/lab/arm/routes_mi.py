@@ -105,6 +105,7 @@ def parse_public_blob(name: str, blob: object) -> Certificate:
         der = bytes.fromhex(text)
         cert = x509.load_der_x509_certificate(der)
     except ValueError:
+        # UNVERIFIED: code and text not found in any public source; kept as the lab's best guess.
         raise ArmError(400, "InvalidPublicBlob",
                        "Invalid public blob specified, reason: 'Cannot find the requested object.'") from None
 
@@ -131,6 +132,7 @@ def put_trust_cert(ctx: Ctx) -> web.Response:
         cert.name = existing.name
     for other in mi.trust_certificates.values():
         if other is not existing and other.thumbprint == cert.thumbprint:
+            # UNVERIFIED: code and text invented (same public blob uploaded under a second name).
             raise ArmError(409, "ServerTrustCertificateAlreadyExists",
                            f"A server trust certificate with the same public blob already exists under the name "
                            f"'{other.name}'.")
@@ -196,6 +198,7 @@ def delete_database(ctx: Ctx) -> web.Response:
         return web.Response(status=204)
     for link in mi.links.values():
         if db.name.lower() in (d.lower() for d in link.databases):
+            # UNVERIFIED: code and text invented (dropping a database a link still replicates).
             raise ArmError(409, "ManagedDatabaseInDistributedAvailabilityGroup",
                            f"Database '{db.name}' is part of link '{link.name}'. Delete the link first.")
 

@@ -175,6 +175,7 @@ def managed_instance(ctx: Ctx, *, parent: bool = False, ready: bool = False) -> 
             or mi.resource_group.lower() != rg.lower()):
         raise parent_not_found(ctx.params["mi"]) if parent else mi_not_found(ctx.params["mi"], rg)
     if ready and not mi.available:
+        # UNVERIFIED: code and text invented (an operation on a stopped or busy instance).
         raise ArmError(409, "ManagedInstanceNotInReadyState",
                        f"The operation could not be completed because managed instance '{mi.name}' is not "
                        f"available (state '{mi.state}'). Retry the operation when the instance is ready.")

@@ -1,7 +1,7 @@
 """SQL Server Agent, as far as the link's network test needs it: msdb jobs that really run.
 
 ``msdb.dbo.sp_add_job`` / ``sp_add_jobstep`` / ``sp_add_jobserver`` / ``sp_start_job`` /
-``sp_delete_job`` keep jobs in :class:`AgentState`; a started job runs asynchronously on the
+``sp_stop_job`` / ``sp_delete_job`` keep jobs in :class:`AgentState`; a started job runs asynchronously on the
 lab clock (each step takes a few simulated seconds) and writes ``sysjobhistory`` (step rows,
 then the step 0 outcome row), ``sysjobactivity`` and, with ``@flags`` 8/16, ``sysjobstepslogs``.
 Progress is computed when T-SQL next looks (any Agent procedure or msdb job view), so no
@@ -231,6 +231,24 @@ class AgentState:
         self.logs.append(StepLog(self._next_log, step.step_uid, text, when, when))
         self._next_log += 1
 
+    def stop(self, env: ExecEnv, run: Run, by: str) -> None:
+        """sp_stop_job: the run ends now with a "Job Canceled" (run_status 3) outcome row.
+
+        Real Agent stops asynchronously, after the running step reaches a stable point; the lab
+        stops at once, which a caller that polls sysjobactivity cannot tell apart.
+        """
+        now = env.world.clock.now()
+        last = run.step
+        text = (f"The job was stopped prior to completion by User {by}.  The Job was invoked by User "
+                f"{run.invoked_by}.") + (f"  The last step to run was step {last.step_id} ({last.step_name})."
+                                         if last else "")
+        row = self._history(run.job, 0, "(Job outcome)", text, 3, run.started,
+                            (now - run.started).total_seconds(), env)
+        act = self.activity[run.job.job_id]
+        act.stop_execution_date, act.job_history_id = now, row.instance_id
+        run.done = True
+        self.runs.pop(run.job.job_id, None)
+
     def delete(self, job: Job, history: bool) -> None:
         self.jobs.pop(job.job_id, None)
         self.runs.pop(job.job_id, None)
@@ -448,6 +466,28 @@ def _sp_start_job(env: ExecEnv, a: dict[str, Any]) -> ProcResult:
     from ..tds.backend import Message
 
     return [Message(0, f"Job '{job.name}' started successfully.", 0)], 0
+
+
+@proc("sp_stop_job", [Param("@job_name", "sysname", None), Param("@job_id", "uniqueidentifier", None),
+                      Param("@originating_server", "sysname", None), Param("@server_name", "sysname", None)],
+      home="msdb")
+def _sp_stop_job(env: ExecEnv, a: dict[str, Any]) -> ProcResult:
+    """Stop a running job; 22022 when Agent is down or the job is not running (both real texts)."""
+    _need_sysadmin(env, "sp_stop_job")
+    agent = agent_of(env)
+    agent.advance(env)
+    job = _job(agent, a)
+    if not env.inst.agent_running:
+        raise TsqlError(22022, "SQLServerAgent is not currently running so it cannot be notified of this action.",
+                        16, 1)
+    run = agent.runs.get(job.job_id)
+    if run is None:
+        raise TsqlError(22022, f"SQLServerAgent Error: Request to stop job {job.name} (from User "
+                               f"{env.session.login}) refused because the job is not currently running.", 16, 1)
+    agent.stop(env, run, env.session.login)
+    from ..tds.backend import Message
+
+    return [Message(0, f"Job '{job.name}' stopped successfully.", 0)], 0
 
 
 @proc("sp_delete_job", [Param("@job_id", "uniqueidentifier", None), Param("@job_name", "sysname", None),

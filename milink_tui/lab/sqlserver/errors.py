@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from ..tds.backend import SqlError
 
-# number -> (severity, default state, text with %s placeholders)
+# number -> (severity, default state, text with %s placeholders). Texts and severities checked
+# against the sys.messages lists in MicrosoftDocs/sql-docs (errors-events/...events-and-errors-*.md);
+# the default state is the one commonly seen by clients (catalog.md §12), mostly unverifiable.
 MESSAGES: dict[int, tuple[int, int, str]] = {
     102: (15, 1, "Incorrect syntax near '%s'."),
     105: (15, 1, "Unclosed quotation mark after the character string '%s'."),
@@ -46,6 +48,10 @@ MESSAGES: dict[int, tuple[int, int, str]] = {
     3035: (16, 1, 'Cannot perform a differential backup for database "%s", because a current '
                   "database backup does not exist. Perform a full database backup by reissuing "
                   "BACKUP DATABASE, omitting the WITH DIFFERENTIAL option."),
+    3104: (16, 1, "RESTORE cannot operate on database '%s' because it is configured for database mirroring or "
+                  "has joined an availability group. If you intend to restore the database, use ALTER DATABASE to "
+                  "remove mirroring or to remove the database from its availability group."),
+    3153: (16, 1, "The database is already fully recovered."),
     3147: (16, 3, "Backup and restore operations are not allowed on database tempdb."),
     3211: (10, 1, "%s percent processed."),
     3701: (11, 1, "Cannot drop the %s '%s', because it does not exist or you do not have permission."),
@@ -89,8 +95,19 @@ MESSAGES: dict[int, tuple[int, int, str]] = {
     15581: (16, 3, "Please create a master key in the database or open the master key in the session "
                    "before performing this operation."),
     18456: (14, 1, "Login failed for user '%s'."),
-    19499: (16, 1, "The listener URL '%s' specified for availability group '%s' is invalid. Specify "
-                   "the URL in the form 'TCP://system-address:port'."),
+    19499: (16, 1, "The specified listener URL '%s' is invalid. Reenter the command specifying the correct "
+                   "URL. For information about specifying the endpoint URL for an availability replica, see "
+                   "SQL Server Books Online."),
+    19501: (16, 1, "None of the specified availability groups exist locally. Please check your DDL and make "
+                   "sure there is one availability group exist locally."),
+    19508: (16, 1, "'ALTER AVAILABILITY GROUP MODIFY AVAILABILITY GROUP' command failed. Participant "
+                   "availability replica '%s' not found in the distributed availability group '%s'."),
+    19511: (16, 1, "Cannot join distributed availability group '%s'. The local availability group '%s' "
+                   "contains one or more databases. Remove all the databases or create an empty availability "
+                   "group to join a distributed availability group."),
+    19509: (16, 1, "Cannot create a distributed availability group '%s'. An availability group with the same "
+                   "name already exists."),
+    # 35221 (not 35220, which is the WSFC "waiting for the cluster" error) is HADR disabled
     35221: (16, 1, "Could not process the operation. Always On Availability Groups replica manager is "
                    "disabled on this instance of SQL Server. Enable Always On Availability Groups, by "
                    "using the SQL Server Configuration Manager. Then, restart the SQL Server service, "

@@ -152,7 +152,7 @@ class LoopControlStmt(Stmt):
 
 
 _SET_OPS = {"+", "-", "*", "/", "%", "&", "|", "^"}
-_COMMAND_WORDS = {"CREATE", "ALTER", "DROP", "BACKUP", "DBCC", "GRANT", "DENY", "REVOKE", "RECONFIGURE",
+_COMMAND_WORDS = {"CREATE", "ALTER", "DROP", "BACKUP", "RESTORE", "DBCC", "GRANT", "DENY", "REVOKE", "RECONFIGURE",
                   "CHECKPOINT", "KILL", "SHUTDOWN", "INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE"}
 
 
@@ -363,7 +363,7 @@ class BatchParser:
             return self._command(line)
         if word in ("ELSE", "END"):
             raise syntax_error(t.text)
-        if word in ("RESTORE", "GOTO", "OPEN", "CLOSE", "FETCH", "DEALLOCATE", "BULK", "ENABLE", "DISABLE",
+        if word in ("GOTO", "OPEN", "CLOSE", "FETCH", "DEALLOCATE", "BULK", "ENABLE", "DISABLE",
                     "REVERT", "SETUSER", "READTEXT", "WRITETEXT", "UPDATETEXT"):
             raise unsupported(t.text)
         if first:

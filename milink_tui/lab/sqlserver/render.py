@@ -401,18 +401,27 @@ def login_principal_id(env: ExecEnv, name: str) -> int:
     return 0
 
 
+LOGIN_TYPE_DESC = {"S": "SQL_LOGIN", "E": "EXTERNAL_LOGIN", "X": "EXTERNAL_GROUP"}  # sys.server_principals
+
+
 def login_sid(env: ExecEnv, name: str) -> bytes:
+    """A login's SID: 0x01 for sa, the Entra object/client ID for an external login, else a stable hash."""
     if name.lower() == "sa":
         return b"\x01"
+    lg = env.inst.logins.get(name) or next((v for k, v in env.inst.logins.items() if k.lower() == name.lower()), None)
+    if lg is not None and lg.sid is not None:
+        return lg.sid
     return hashlib.md5(f"{env.inst.name}|{name.lower()}".encode()).digest()
 
 
 def _principals(env: ExecEnv, sql_logins_only: bool) -> Iterable[Row]:
     created = ts(dt.datetime(2003, 4, 8, 9, 10, 35))
     for name, lg in sorted(env.inst.logins.items(), key=lambda kv: login_principal_id(env, kv[0])):
+        if sql_logins_only and lg.type != "S":
+            continue  # sys.sql_logins: SQL Server authentication logins only
         row: Row = {"name": name, "principal_id": login_principal_id(env, name), "sid": login_sid(env, name),
-                    "type": "S", "type_desc": "SQL_LOGIN", "is_disabled": lg.disabled, "create_date": created,
-                    "modify_date": created, "default_database_name": "master",
+                    "type": lg.type, "type_desc": LOGIN_TYPE_DESC[lg.type], "is_disabled": lg.disabled,
+                    "create_date": created, "modify_date": created, "default_database_name": "master",
                     "default_language_name": "us_english"}
         if sql_logins_only:
             row["password_hash"] = hashlib.sha512(lg.password.encode()).digest()

@@ -178,3 +178,30 @@ async def test_delete_removes_history_and_a_running_job(lab) -> None:
     world.clock.advance(10)
     for table in ("sysjobs", "sysjobsteps", "sysjobhistory", "sysjobactivity"):
         assert await c.rows(f"SELECT COUNT(*) FROM msdb.dbo.{table}") == [(0,)], table
+
+
+async def test_sp_stop_job_cancels_a_running_job_and_refuses_one_that_is_not_running(lab) -> None:
+    """22022 (the real refusal text) when nothing runs; a stop ends the run with run_status 3 (Canceled)."""
+    world, inst, mi, c = lab
+    assert_no_errors(await c.script(script(mi)))
+    world.clock.advance(0.5)  # step 1 still running
+    out = await c.run("EXEC msdb.dbo.sp_stop_job @job_name = N'TestMILinkConnection'")
+    assert_no_errors(out)
+    assert any(getattr(o, "text", "") == "Job 'TestMILinkConnection' stopped successfully." for o in out)
+    status, message = (await c.rows(OUTCOME))[0]
+    assert status == 3
+    assert message == ("The job was stopped prior to completion by User sa.  The Job was invoked by User sa.  "
+                       "The last step to run was step 1 (Test Port 5022).")
+    world.clock.advance(10)
+    assert await c.rows(RESULTS) == []  # the cancelled run writes no step results afterwards
+    stopped = await c.rows("SELECT a.stop_execution_date FROM msdb.dbo.sysjobactivity a")
+    assert stopped[0][0] is not None
+    err = await c.error("EXEC msdb.dbo.sp_stop_job @job_name = N'TestMILinkConnection'")
+    assert (err.number, err.severity, err.text) == (
+        22022, 16, "SQLServerAgent Error: Request to stop job TestMILinkConnection (from User sa) refused because "
+                   "the job is not currently running.")
+    assert (await c.error("EXEC msdb.dbo.sp_stop_job @job_name = N'nope'")).number == 14262
+    assert_no_errors(await c.run("EXEC msdb.dbo.sp_start_job @job_name = N'TestMILinkConnection'"))  # can rerun
+    inst.agent_running = False
+    err = await c.error("EXEC msdb.dbo.sp_stop_job @job_name = N'TestMILinkConnection'")
+    assert err.number == 22022 and err.text.startswith("SQLServerAgent is not currently running")

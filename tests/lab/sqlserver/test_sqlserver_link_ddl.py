@@ -377,10 +377,42 @@ async def test_listener_url_needs_azure_connect_pack() -> None:
     await client.run("BACKUP DATABASE db1 TO DISK = 'NUL'")
     assert_no_errors(await client.script(AG))
     err = await client.error(DAG.format(fqdn=MI_FQDN).replace("USE MASTER", "").replace("GO", ""))
-    assert err.number == 19499 and "Server=[sqlmi1]" in err.text
+    url = f"tcp://{MI_FQDN}:5022;Server=[sqlmi1]"
+    assert (err.number, err.severity, err.text) == (
+        19499, 16, f"The specified listener URL '{url}' is invalid. Reenter the command specifying the correct URL. "
+                   "For information about specifying the endpoint URL for an availability replica, see SQL Server "
+                   "Books Online.")
     err = await client.error("EXEC sp_certificate_add_issuer 1, N'*.database.windows.net'")
     assert (err.number, err.state, err.text) == (2812, 62, "Could not find stored procedure "
                                                          "'sp_certificate_add_issuer'.")
+
+
+async def test_distributed_ag_errors_use_the_dag_numbers() -> None:
+    """sys.messages 19501 / 19508 / 19509 / 19511: the DAG-specific errors, not the plain-AG ones."""
+    world, inst = make_world(hadr_enabled=True)
+    add_link(world, inst)
+    client = Client(SqlServerBackend(world, inst.name, NoOps()))
+    dag = DAG.format(fqdn=MI_FQDN).replace("USE MASTER", "").replace("GO", "")
+    err = await client.error(dag)
+    assert (err.number, err.text) == (19509, "Cannot create a distributed availability group 'DAG_db1'. An "
+                                              "availability group with the same name already exists.")
+    err = await client.error(dag.replace("[DAG_db1]", "[DAG_x]").replace("N'AG_db1'", "N'AG_nowhere'"))
+    assert err.number == 19501 and err.text.startswith("None of the specified availability groups exist locally.")
+    err = await client.error("ALTER AVAILABILITY GROUP [DAG_db1] MODIFY AVAILABILITY GROUP ON "
+                             "'AG_other' WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT)")
+    assert (err.number, err.text) == (19508, "'ALTER AVAILABILITY GROUP MODIFY AVAILABILITY GROUP' command failed. "
+                                             "Participant availability replica 'AG_other' not found in the "
+                                             "distributed availability group 'DAG_db1'.")
+    join = (f"ALTER AVAILABILITY GROUP [DAG_y] JOIN AVAILABILITY GROUP ON "
+            f"N'AG_db1' WITH (LISTENER_URL = 'TCP://10.0.0.4:5022', AVAILABILITY_MODE = ASYNCHRONOUS_COMMIT, "
+            f"FAILOVER_MODE = MANUAL, SEEDING_MODE = AUTOMATIC), "
+            f"N'AG_y_MI' WITH (LISTENER_URL = 'tcp://{MI_FQDN}:5022;Server=[sqlmi1];Database=[db1]', "
+            f"AVAILABILITY_MODE = ASYNCHRONOUS_COMMIT, FAILOVER_MODE = MANUAL, SEEDING_MODE = AUTOMATIC)")
+    err = await client.error(join)  # AG_db1 holds db1: only an empty AG can receive a seeded copy
+    assert (err.number, err.text) == (19511, "Cannot join distributed availability group 'DAG_y'. The local "
+                                             "availability group 'AG_db1' contains one or more databases. Remove "
+                                             "all the databases or create an empty availability group to join a "
+                                             "distributed availability group.")
 
 
 async def test_cluster_type_is_a_syntax_error_on_2016() -> None:
@@ -442,6 +474,58 @@ async def test_drop_ag_clears_membership(client: Client, backend: SqlServerBacke
     assert (await client.error("DROP AVAILABILITY GROUP AG_db1")).number == 15151
     assert_no_errors(await client.run("DROP DATABASE db1"))
     assert "db1" not in backend.instance.databases
+
+
+async def test_dropping_the_link_where_sql_server_is_secondary_leaves_the_database_restoring(
+        client: Client, backend: SqlServerBackend) -> None:
+    """The managed instance is primary: dropping the DAG, then the AG, must not leave a writable copy."""
+    add_link(backend.world, backend.instance, role="SECONDARY")
+    state = "SELECT state_desc FROM sys.databases WHERE name = 'db1'"
+    assert await client.rows(state) == [("ONLINE",)]
+    assert_no_errors(await client.run("DROP AVAILABILITY GROUP [DAG_db1]"))
+    assert await client.rows(state) == [("RESTORING",)]
+    assert_no_errors(await client.run("DROP AVAILABILITY GROUP [AG_db1]"))
+    assert await client.rows(state) == [("RESTORING",)]
+    assert await client.rows("SELECT state FROM sys.databases WHERE name = 'db1'") == [(1,)]
+    assert_no_errors(await client.run("DROP DATABASE db1"))  # a restoring copy can still be dropped
+
+
+async def test_restore_with_recovery_brings_the_left_behind_copy_online(
+        client: Client, backend: SqlServerBackend) -> None:
+    """Msg 3104 while joined, 3014 when it recovers, 3153 once it is online (each failure followed by 3013)."""
+    add_link(backend.world, backend.instance, role="SECONDARY")
+    out = await client.run("RESTORE DATABASE [db1] WITH RECOVERY")
+    assert [(e.number, e.text) for e in errors_of(out)] == [
+        (3104, "RESTORE cannot operate on database 'db1' because it is configured for database mirroring or has "
+               "joined an availability group. If you intend to restore the database, use ALTER DATABASE to remove "
+               "mirroring or to remove the database from its availability group."),
+        (3013, "RESTORE DATABASE is terminating abnormally.")]
+    assert_no_errors(await client.run("DROP AVAILABILITY GROUP [DAG_db1]; DROP AVAILABILITY GROUP [AG_db1]"))
+    out = await client.run("RESTORE DATABASE [db1] WITH RECOVERY")
+    assert_no_errors(out)
+    done = [o for o in out if isinstance(o, Message) and o.number == 3014]
+    assert done and done[0].text.startswith("RESTORE DATABASE successfully processed 0 pages in ")
+    assert await client.rows("SELECT state_desc FROM sys.databases WHERE name = 'db1'") == [("ONLINE",)]
+    out = await client.run("RESTORE DATABASE [db1] WITH RECOVERY")
+    assert [(e.number, e.text) for e in errors_of(out)] == [
+        (3153, "The database is already fully recovered."), (3013, "RESTORE DATABASE is terminating abnormally.")]
+    assert (await client.error("RESTORE DATABASE [db1] FROM DISK = N'x.bak'")).number == 40517
+
+
+async def test_dropping_a_plain_secondary_ag_first_also_leaves_it_restoring(
+        client: Client, backend: SqlServerBackend) -> None:
+    """The order does not matter: the AG that forwards for a secondary DAG holds secondary copies."""
+    add_link(backend.world, backend.instance, role="SECONDARY")
+    assert_no_errors(await client.run("DROP AVAILABILITY GROUP [AG_db1]"))
+    assert await client.rows("SELECT state_desc FROM sys.databases WHERE name = 'db1'") == [("RESTORING",)]
+
+
+async def test_dropping_the_link_where_sql_server_is_primary_keeps_the_database_online(
+        client: Client, backend: SqlServerBackend) -> None:
+    add_link(backend.world, backend.instance, role="PRIMARY")
+    assert_no_errors(await client.run("DROP AVAILABILITY GROUP [DAG_db1]"))
+    assert_no_errors(await client.run("DROP AVAILABILITY GROUP [AG_db1]"))
+    assert await client.rows("SELECT state_desc FROM sys.databases WHERE name = 'db1'") == [("ONLINE",)]
 
 
 async def test_add_and_remove_database(client: Client, backend: SqlServerBackend) -> None:

@@ -89,8 +89,40 @@ def test_user_token_logs_in_and_suser_sname_is_the_upn(lab: LabInfo) -> None:
     assert sysadmin == 1 and db == "master"
 
 
+def _claims(token: str) -> dict[str, Any]:
+    import base64
+
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def test_entra_login_is_an_external_login_not_a_sql_login(lab: LabInfo) -> None:
+    """sys.server_principals: type E / EXTERNAL_LOGIN, SID = the token's object ID; not in sys.sql_logins."""
+    import uuid
+
+    token = user_token(lab)
+    cn = connect(lab, token)
+    try:
+        cur = cn.cursor()
+        row = cur.execute("SELECT type, type_desc, sid, SUSER_SNAME(sid) FROM sys.server_principals "
+                          "WHERE name = SUSER_SNAME()").fetchone()
+        in_sql_logins = cur.execute("SELECT COUNT(*) FROM sys.sql_logins WHERE name = SUSER_SNAME()").fetchval()
+        sa = cur.execute("SELECT type, type_desc FROM sys.server_principals WHERE name = 'sa'").fetchone()
+        suser_sid = cur.execute("SELECT SUSER_SID()").fetchval()
+    finally:
+        cn.close()
+    oid = uuid.UUID(_claims(token)["oid"])
+    assert tuple(row[:2]) == ("E", "EXTERNAL_LOGIN")
+    assert bytes(row[2]) == oid.bytes_le == bytes(suser_sid)
+    assert row[3] == lab.entra["user"]
+    assert in_sql_logins == 0
+    assert tuple(sa) == ("S", "SQL_LOGIN")
+
+
 def test_service_principal_token_from_azure_identity(lab: LabInfo) -> None:
     """The app's own path: azure-identity's client-secret credential, scope from lab.json."""
+    import uuid
+
     from azure.identity import ClientSecretCredential
 
     e = lab.entra
@@ -100,6 +132,10 @@ def test_service_principal_token_from_azure_identity(lab: LabInfo) -> None:
     cn = connect(lab, token, database="SalesDb")
     try:
         name, db = cn.cursor().execute("SELECT SUSER_SNAME(), DB_NAME()").fetchone()
+        kind, sid = cn.cursor().execute("SELECT type_desc, sid FROM sys.server_principals "
+                                        "WHERE name = SUSER_SNAME()").fetchone()
+        assert kind == "EXTERNAL_LOGIN"
+        assert bytes(sid) == uuid.UUID(e["sp_client_id"]).bytes_le  # an application's SID is its client ID
         again = connect(lab, token)  # the same token twice: a second login, the same principal
         assert again.cursor().execute("SELECT SUSER_SNAME()").fetchval() == name
         again.close()

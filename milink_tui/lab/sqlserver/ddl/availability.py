@@ -66,7 +66,7 @@ def _validate_url(url: str, ag_name: str, env: ExecEnv, listener: bool) -> None:
     suffix = m.group(3)
     if suffix:
         if not listener or not _LINK_SUFFIX.match(suffix) or not env.inst.has_azure_connect_procs:
-            raise sql_error(19499, url, ag_name)
+            raise sql_error(19499, url)
 
 
 def join_database(env: ExecEnv, ag: AvailabilityGroup, db: Database) -> None:
@@ -108,7 +108,7 @@ class CreateAvailabilityGroup(Command):
         require_sysadmin(env)
         _check_hadr(env)
         if env.inst.find_ag(self.name) is not None:
-            raise sql_error(41042, self.name)
+            raise sql_error(19509 if self.distributed else 41042, self.name)
         if self.distributed:
             return self._create_dag(env)
         return self._create_ag(env)
@@ -168,7 +168,7 @@ class CreateAvailabilityGroup(Command):
                     raise sql_error(35251)
             replicas.append(_dag_member(m, url, is_local, env))
         if not local_found:
-            raise sql_error(35237, self.name)
+            raise sql_error(19501)
         dag = AvailabilityGroup(name=self.name, replicas=replicas, is_distributed=True, cluster_type="NONE",
                                 role="PRIMARY", create_date=env.now)
         _register_dag(env, dag)
@@ -251,7 +251,7 @@ class AlterAvailabilityGroup(Command):
         _check_hadr(env)
         ag = env.inst.find_ag(self.name)
         if self.action == "JOIN_DAG":
-            if ag is not None:
+            if ag is not None:  # UNVERIFIED: which number a JOIN under an existing AG name gets
                 raise sql_error(41042, self.name)
             return self._join_dag(env)
         if ag is None:
@@ -262,7 +262,6 @@ class AlterAvailabilityGroup(Command):
             raise _hook_error(exc) from None
 
     def _join_dag(self, env: ExecEnv) -> list[Outcome]:
-        cmd = CreateAvailabilityGroup(self.name, members=self.members)
         if len(self.members) != 2:
             raise sql_error(102, self.name)
         replicas = []
@@ -274,10 +273,12 @@ class AlterAvailabilityGroup(Command):
             _validate_url(url, self.name, env, listener=True)
             local = env.inst.find_ag(m.name)
             is_local = local is not None and not local.is_distributed and not local_found
+            if is_local and local.databases:  # type: ignore[union-attr]
+                raise sql_error(19511, self.name, local.name)  # type: ignore[union-attr]
             local_found = local_found or is_local
             replicas.append(_dag_member(m, url, is_local, env))
         if not local_found:
-            raise sql_error(35237, cmd.name)
+            raise sql_error(19501)
         dag = AvailabilityGroup(name=self.name, replicas=replicas, is_distributed=True, cluster_type="NONE",
                                 role="SECONDARY", create_date=env.now)
         _register_dag(env, dag)
@@ -293,9 +294,7 @@ class AlterAvailabilityGroup(Command):
         for m in self.members:
             replica = ag.replica(m.name)
             if replica is None:
-                raise TsqlError(19405, f"Failed to modify availability group '{ag.name}' because the availability "
-                                       f"group '{m.name}' is not a member of this distributed availability group.",
-                                16, 1)
+                raise sql_error(19508, m.name, ag.name)
             mode = m.opt("AVAILABILITY_MODE")
             if mode is not None:
                 new = _check_mode(mode, ("SYNCHRONOUS_COMMIT", "ASYNCHRONOUS_COMMIT"), "AVAILABILITY_MODE")
@@ -423,6 +422,7 @@ class DropAvailabilityGroup(Command):
         ag = env.inst.find_ag(self.name)
         if ag is None:
             raise sql_error(15151, "drop", "availability group", self.name)
+        secondaries = _global_secondaries(env, ag)
         key = next(k for k, v in env.inst.availability_groups.items() if v is ag)
         del env.inst.availability_groups[key]
         if ag.is_distributed:
@@ -431,15 +431,42 @@ class DropAvailabilityGroup(Command):
             except LabError as exc:
                 env.inst.availability_groups[key] = ag
                 raise _hook_error(exc) from None
-            return []
-        for name in ag.databases:
-            db = env.find_db(name)
-            if db is not None:
-                db.group_database_id = None
-                db.replica_id = None
-                env.state.suspended.discard(db.name.lower())
-        env.state.ag_create_any_database.discard(ag.name.lower())
+        else:
+            for name in ag.databases:
+                db = env.find_db(name)
+                if db is not None:
+                    db.group_database_id = None
+                    db.replica_id = None
+                    env.state.suspended.discard(db.name.lower())
+            env.state.ag_create_any_database.discard(ag.name.lower())
+        for db in secondaries:
+            db.state = "RESTORING"
         return []
+
+
+def _global_secondaries(env: ExecEnv, ag: AvailabilityGroup) -> list[Database]:
+    """Local databases that are secondary copies in the global picture of ``ag``.
+
+    Dropping an AG where it is not the primary leaves those databases RESTORING (Learn: DROP
+    AVAILABILITY GROUP; "Enable and disable Always On": "The secondary databases enter the
+    RESTORING state"), so a link whose managed instance is primary never leaves a writable copy
+    behind on SQL Server. For a DAG that is the local member AG's databases when the DAG's local
+    role is SECONDARY (the forwarder); for a plain AG, its own databases when it is a secondary
+    replica or the member of a DAG in the secondary role.
+    """
+    if ag.is_distributed:
+        if ag.role == "PRIMARY":
+            return []
+        local = next((r for r in ag.replicas if r.is_local), None)
+        member = env.inst.find_ag(local.server_name) if local is not None else None
+        names = member.databases if member is not None and not member.is_distributed else []
+    else:
+        forwarding = any(
+            d.is_distributed and d.role != "PRIMARY"
+            and any(r.is_local and r.server_name.lower() == ag.name.lower() for r in d.replicas)
+            for d in env.inst.availability_groups.values())
+        names = ag.databases if ag.role != "PRIMARY" or forwarding else []
+    return [db for db in (env.find_db(n) for n in names) if db is not None]
 
 
 def parse_availability_group(cur: Cursor) -> Command:

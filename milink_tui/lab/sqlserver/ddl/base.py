@@ -174,6 +174,8 @@ def parse_command(cur: Cursor) -> Command:
         if cur.at_word("BACKUP", "DATABASE") or cur.at_word("BACKUP", "LOG"):
             return databases.parse_backup(cur)
         raise unsupported("BACKUP " + (cur.peek(1).text if cur.peek(1) else ""))
+    if word == "RESTORE":
+        return databases.parse_restore(cur)
     if word == "DBCC":
         return dbcc.parse_dbcc(cur)
     if word in ("GRANT", "DENY", "REVOKE"):

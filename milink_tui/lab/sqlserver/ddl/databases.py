@@ -1,4 +1,4 @@
-"""CREATE / DROP / ALTER DATABASE and BACKUP DATABASE / LOG.
+"""CREATE / DROP / ALTER DATABASE, BACKUP DATABASE / LOG and RESTORE ... WITH RECOVERY.
 
 BACKUP writes real msdb history (model ``Backup`` rows) and the informational messages a
 client sees, starts the log chain, truncates the log and tells the replication engine, which
@@ -577,3 +577,51 @@ def parse_backup(cur: Cursor) -> BackupCommand:
             if o.name not in _BACKUP_OPTIONS:
                 raise sql_error(102, o.name)
     return BackupCommand(kind, db_tok, devices, options)
+
+
+@dataclass
+class RestoreRecovery(Command):
+    """RESTORE DATABASE | LOG <db> WITH RECOVERY and nothing else: recover a RESTORING database.
+
+    This is what brings SQL Server's copy online after a link whose managed instance was primary
+    is dropped (DROP AVAILABILITY GROUP leaves it RESTORING). Restoring from a backup device is not
+    simulated (error 40517).
+    """
+
+    kind: str  # DATABASE / LOG
+    database: Token
+
+    def _fail(self, err: TsqlError) -> TsqlError:
+        err.extra.append(sql_error(3013, f"RESTORE {self.kind}"))
+        return err
+
+    def execute(self, env: ExecEnv) -> list[Outcome]:
+        require_sysadmin(env, 262)
+        name = str(_value(env, self.database))
+        db = env.find_db(name)
+        if db is None:  # UNVERIFIED: the number a recovery-only RESTORE of a missing database gets
+            raise self._fail(sql_error(911, name))
+        if db.group_database_id is not None or any(
+                db.name.lower() in (n.lower() for n in ag.databases) for ag in env.inst.availability_groups.values()):
+            raise self._fail(sql_error(3104, db.name))
+        if db.state != "RESTORING":
+            raise self._fail(sql_error(3153))
+        db.state = "ONLINE"
+        seconds = 0.004
+        return [Message(3014, info_text(3014, f"RESTORE {self.kind}", 0, f"{seconds:.3f}", "0.000"), 10)]
+
+
+def parse_restore(cur: Cursor) -> Command:
+    cur.expect_word("RESTORE")
+    kind = cur.next().upper
+    if kind not in ("DATABASE", "LOG"):
+        raise unsupported(f"RESTORE {kind}")
+    db_tok = cur.next()
+    if not (db_tok.is_name or db_tok.kind == VAR):
+        raise sql_error(102, db_tok.text)
+    if not cur.accept_word("WITH"):
+        raise unsupported("RESTORE ... FROM")
+    options = parse_flat_options(cur)
+    if [o.name for o in options] != ["RECOVERY"]:
+        raise unsupported("RESTORE ... WITH " + ", ".join(o.name for o in options))
+    return RestoreRecovery(kind, db_tok)
