@@ -1,7 +1,7 @@
-"""The SSMS Network Checker's SQL Server -> managed instance test, run through SQL Server Agent.
+"""The SSMS Network Checker, run through SQL Server Agent on both sides.
 
 A TCP probe from the machine running milink would test the wrong path: what matters is the
-SQL Server host reaching the managed instance subnet. So, like SSMS and the documented
+SQL Server host reaching the managed instance subnet, and back. So, like SSMS and the documented
 script, milink creates a temporary Agent job on SQL Server whose PowerShell steps run
 ``tnc <host> -port <n>``, starts it, polls ``msdb.dbo.sysjobhistory`` until the job outcome
 row appears (bounded), reads ``TcpTestSucceeded`` / ``RemoteAddress`` from the step messages and
@@ -10,9 +10,11 @@ is a parameter and host names are validated first (they end up in a PowerShell c
 
 Port 5022 is tested on the instance's FQDN. The redirect range (11000-11999) needs the node
 hosting the primary and its HadrPort, which only a T-SQL login to the managed instance reveals
-(``sys.dm_hadr_fabric_config_parameters``); ARM does not expose them. Without that target the
-row says so instead of guessing. The managed instance -> SQL Server direction needs a job on
-the managed instance, so it is listed as not tested, with the rules to open.
+(``sys.dm_hadr_fabric_config_parameters``, :func:`read_redirect_target`); ARM does not expose
+them. Without that target the row says so instead of guessing. The managed instance -> SQL
+Server direction (:func:`run_inbound_test`) needs that login too: a ``NetHelper`` job on the
+managed instance probes SQL Server's endpoint; without a login it is listed as not tested, with
+the rules to open. :func:`run_both_directions` does all of it when both logins are available.
 """
 
 from __future__ import annotations
@@ -30,12 +32,14 @@ from .checks import DOC_PREP, CheckResult, Status
 from .facts import SqlRunner
 
 JOB_NAME = "TestMILinkConnection"
+MI_JOB_NAME = "NetHelper"
 REDIRECT_LOW, REDIRECT_HIGH = 11000, 11999
 Progress = Callable[[float, str], None]
 
 _LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 _SUCCEEDED = re.compile(r"TcpTestSucceeded\s*:\s*(True|False)", re.I)
 _REMOTE = re.compile(r"RemoteAddress\s*:\s*([0-9A-Fa-f:.]*)")
+_QUIET = re.compile(r"\b(True|False)\b")
 
 MI_PARAMETERS_QUERY = (
     "-- on the managed instance (needs a T-SQL login there):\n"
@@ -93,6 +97,8 @@ class NetworkReport:
     finished: dt.datetime | None = None
     job_deleted: bool = False
     elapsed: float = 0.0
+    # the managed instance side: None = not attempted, "" = both directions ran, else why not
+    mi_note: str | None = None
 
     @property
     def status(self) -> Status:
@@ -271,3 +277,181 @@ def _done(report: NetworkReport, began: float) -> NetworkReport:
     report.finished = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     report.elapsed = time.monotonic() - began
     return report
+
+
+# --------------------------------------------------------------------------- the managed instance side
+
+
+class MiLoginUnusable(RuntimeError):
+    """The T-SQL login to the managed instance cannot run the test (not an MI, not sysadmin)."""
+
+
+async def read_redirect_target(mi_sql: SqlRunner) -> RedirectTarget:
+    """The node hosting the primary and its HadrPort, read on the managed instance (documented query).
+
+    Raises :class:`MiLoginUnusable` when the connection is not to a managed instance or the
+    fabric views return no node; :class:`UnsafeHost` if the node is not a plain DNS name.
+    """
+    rows = {str(r["name"]): str(r["value"] or "") for r in (await mi_sql.query("network_mi_parameters")).first.dicts()}
+    node, port = rows.get("node", ""), rows.get("port", "")
+    if not node or not port.strip().isdigit():
+        raise MiLoginUnusable("the managed instance did not return its node and HadrPort "
+                              "(sys.dm_hadr_fabric_* returned no primary replica)")
+    return RedirectTarget(valid_host(node), int(port))
+
+
+async def _mi_prereqs(mi_sql: SqlRunner) -> dict:
+    pre = (await mi_sql.query("network_mi_prereqs")).first.dicts()[0]
+    if int(pre.get("engine_edition") or 0) != 8:
+        raise MiLoginUnusable(f"{pre.get('server_name')} is not an Azure SQL Managed Instance "
+                              f"(EngineEdition {pre.get('engine_edition')})")
+    if not pre.get("is_sysadmin"):
+        raise MiLoginUnusable("the managed instance login is not sysadmin (the test creates an Agent job there)")
+    return pre
+
+
+def inbound_rule(host: str, port: int) -> str:
+    """The rules for the managed instance -> SQL Server path (host firewall and the subnet's NSG)."""
+    return (f'New-NetFirewallRule -DisplayName "milink: TCP {port} from the managed instance" -Direction Inbound '
+            f"-Profile Any -Action Allow -LocalPort {port} -Protocol TCP -RemoteAddress <managed instance subnet>\n"
+            f"# Linux: sudo ufw allow in proto tcp from <managed instance subnet> to any port {port}\n"
+            f"# and the instance subnet's NSG: allow outbound TCP {port} to {host}; network firewalls in between "
+            "must allow it too")
+
+
+def _inbound(status: Status, host: str, port: int, evidence: str, explanation: str, remediation: str = "") -> CheckResult:
+    return _row("net_inbound", f"Managed instance → SQL Server: TCP {port}", status, evidence, explanation,
+                remediation if remediation else inbound_rule(host, port))
+
+
+async def run_inbound_test(mi_sql: SqlRunner, sql_host: str, port: int = 5022, *, listening: bool | None = None,
+                           timeout: float = 90.0, poll_interval: float = 1.0, progress: Progress | None = None,
+                           sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> tuple[CheckResult, bool]:
+    """Direction 2: a ``NetHelper`` job on the managed instance runs ``tnc <sql_host> -port <port>``.
+
+    Returns the row and whether the job was deleted (it always is, unless the delete itself
+    fails). ``listening`` (from SQL Server: a started endpoint on ``port``) turns a failed probe
+    into "nothing listens yet" instead of blaming the firewalls. Raises only for bad input
+    (:class:`UnsafeHost`) and :class:`MiLoginUnusable` before anything is created.
+    """
+    host = valid_host(sql_host)
+    port = int(port)
+    if not 1 <= port <= 65535:
+        raise ValueError(f"port {port} is out of range")
+
+    def tell(fraction: float, text: str) -> None:
+        if progress is not None:
+            progress(min(1.0, fraction), text)
+
+    tell(0.0, "Checking the managed instance…")
+    await _mi_prereqs(mi_sql)
+    target = f"{host}:{port}"
+    deleted = False
+    timed_out = False
+    row: CheckResult
+    try:
+        tell(0.1, f"Creating job {MI_JOB_NAME} on the managed instance…")
+        await mi_sql.query("network_mi_nethelper_create",
+                           (MI_JOB_NAME, f"tnc {host} -port {port} -InformationLevel Quiet"))
+        await mi_sql.query("network_test_start", (MI_JOB_NAME,))
+        deadline = time.monotonic() + timeout
+        while True:
+            found = (await mi_sql.query("network_mi_nethelper_poll", (MI_JOB_NAME,))).first.dicts()
+            state = found[0] if found else {}
+            if state.get("stop_execution_date") is not None:
+                break
+            if time.monotonic() >= deadline:
+                raise TimeoutError
+            tell(0.4, f"Running {MI_JOB_NAME} on the managed instance…")
+            await sleep(poll_interval)
+        row = _inbound_verdict(host, port, state, listening)
+    except TimeoutError:
+        timed_out = True
+        row = _inbound("warn", host, port, f"{target}: not tested: the job did not finish within {timeout:.0f} s",
+                       "The NetHelper job on the managed instance did not finish in time.")
+    except Exception as exc:  # noqa: BLE001 - a refused job is a finding, not a crash
+        row = _inbound("warn", host, port, f"{target}: not tested: the job on the managed instance failed to run: "
+                                           f"{exc}", "Creating or starting the NetHelper job failed.")
+    finally:
+        if timed_out:
+            with contextlib.suppress(Exception):
+                await mi_sql.run("EXEC msdb.dbo.sp_stop_job @job_name = ?", (MI_JOB_NAME,))
+        tell(0.95, f"Deleting job {MI_JOB_NAME} on the managed instance…")
+        try:
+            left = (await mi_sql.query("network_test_delete", (MI_JOB_NAME,))).first.rows
+            deleted = bool(left) and int(left[0][0]) == 0
+        except Exception:  # noqa: BLE001 - reported on the row
+            deleted = False
+    if not deleted:
+        row.evidence += f"; job {MI_JOB_NAME} could not be deleted on the managed instance: remove it there"
+    return row, deleted
+
+
+def _inbound_verdict(host: str, port: int, state: dict, listening: bool | None) -> CheckResult:
+    target = f"{host}:{port}"
+    log = str(state.get("log") or "")
+    found = _QUIET.findall(log)
+    if int(state.get("run_status") or 0) != 1 or not found:
+        return _inbound("warn", host, port, f"{target}: the test step failed",
+                        "The NetHelper step on the managed instance did not produce a result: "
+                        + str(state.get("message") or log)[:600])
+    if found[-1] == "True":
+        return _inbound("pass", host, port, f"{target}: reachable from the managed instance (tnc: True)",
+                        f"The managed instance opened a TCP connection to SQL Server's endpoint at {target}. A TCP "
+                        "test can pass while the link fails if a firewall blocks the SQL Server UCS protocol.", "")
+    if listening is False:
+        return _inbound("warn", host, port, f"{target}: tnc False, but no endpoint listens on SQL Server's port "
+                                            f"{port} yet",
+                        "Nothing on SQL Server answers this port yet, so the probe cannot succeed whatever the "
+                        "firewalls allow. The link's endpoint is created by the Endpoints step; SSMS creates a "
+                        "temporary TEST_ENDPOINT for this test instead. Re-run after the endpoint exists.")
+    return _inbound("fail", host, port, f"{target}: not reachable from the managed instance (tnc: False)",
+                    f"The managed instance cannot open TCP connections to {target}. Allow inbound TCP {port} from the "
+                    "managed instance subnet on SQL Server's host firewall and network firewalls, and outbound "
+                    f"TCP {port} to SQL Server on the instance subnet's NSG. Check that {host} is SQL Server's "
+                    "address as seen from Azure (the link's partner endpoint).")
+
+
+async def run_both_directions(sql: SqlRunner, mi_sql: SqlRunner, mi_fqdn: str, sql_host: str, port: int = 5022, *,
+                              timeout: float = 90.0, poll_interval: float = 2.0, progress: Progress | None = None,
+                              sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> NetworkReport:
+    """Both directions with a T-SQL login to the managed instance, like SSMS's Network Checker.
+
+    The redirect target comes from the managed instance, so all three ports are tested without
+    typing anything. If the managed instance login turns out unusable, the SQL Server side still
+    runs and the rows say why the rest was not tested.
+    """
+    began = time.monotonic()
+
+    def part(low: float, high: float) -> Progress | None:
+        if progress is None:
+            return None
+        return lambda f, t: progress(low + (high - low) * f, t)
+
+    why = ""
+    redirect: RedirectTarget | None = None
+    try:
+        await _mi_prereqs(mi_sql)
+        redirect = await read_redirect_target(mi_sql)
+    except (MiLoginUnusable, UnsafeHost) as exc:
+        why = str(exc)
+    except Exception as exc:  # noqa: BLE001 - e.g. the fabric views refused: explain, test the rest
+        why = f"reading the redirect target failed: {exc}"
+    report = await run_network_test(sql, mi_fqdn, redirect, timeout=timeout, poll_interval=poll_interval,
+                                    progress=part(0.0, 0.6), sleep=sleep)
+    rows = {r.id: r for r in report.results}
+    report.mi_note = why
+    if why:
+        rows["net_redirect"].evidence = f"11000–11999 not tested: {why}"
+        rows["net_inbound"].evidence = f"not tested: {why}"
+    else:
+        listening: bool | None = None
+        with contextlib.suppress(Exception):  # unknown: the verdict then blames nothing in particular
+            got = (await sql.query("network_endpoint_listening", (int(port),))).first.rows
+            listening = bool(got) and int(got[0][0]) > 0
+        row, deleted = await run_inbound_test(mi_sql, sql_host, port, listening=listening, timeout=timeout,
+                                              poll_interval=min(poll_interval, 1.0), progress=part(0.6, 1.0),
+                                              sleep=sleep)
+        report.results = [row if r.id == "net_inbound" else r for r in report.results]
+        report.job_deleted = report.job_deleted and deleted
+    return _done(report, began)

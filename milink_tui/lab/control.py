@@ -167,7 +167,7 @@ class Control:
         return None
 
     async def post_network(self, request: web.Request) -> web.Response:
-        """Firewall / NSG deny rules on the SQL Server -> managed instance path.
+        """Firewall / NSG deny rules on the SQL Server -> managed instance path (and back).
 
         ``{"clear": true, "block": [{"low": 11000, "high": 11999, "where": "sql-outbound",
         "sql_server": null, "managed_instance": null}]}``; ``partition`` stays in /fault.
@@ -181,8 +181,10 @@ class Control:
                 where = spec.get("where", "sql-outbound")
             except (KeyError, TypeError, ValueError):
                 return _bad("each block needs an integer 'low' (and optional 'high')")
-            if not 1 <= low <= high <= 65535 or where not in ("sql-outbound", "mi-inbound"):
-                return _bad("ports are 1..65535 with low <= high; where is sql-outbound or mi-inbound")
+            if not 1 <= low <= high <= 65535 or where not in ("sql-outbound", "mi-inbound", "mi-outbound",
+                                                              "sql-inbound"):
+                return _bad("ports are 1..65535 with low <= high; where is sql-outbound, mi-inbound "
+                            "(SQL Server -> MI), mi-outbound or sql-inbound (MI -> SQL Server)")
             blocks.append(PortBlock(low, high, where, spec.get("sql_server"), spec.get("managed_instance")))
         with self.world.lock:
             if body.get("clear"):

@@ -487,13 +487,20 @@ class Faults:
 @dataclass
 class PortBlock:
     """A deny rule on the path SQL Server -> managed instance: a firewall on the SQL Server side
-    (``sql-outbound``) or the instance subnet's NSG (``mi-inbound``). ``None`` matches any."""
+    (``sql-outbound``) or the instance subnet's NSG (``mi-inbound``); or on the way back, managed
+    instance -> SQL Server: the NSG's outbound rules (``mi-outbound``) or the SQL Server host's
+    inbound firewall (``sql-inbound``). ``None`` matches any."""
 
     low: int
     high: int
-    where: Literal["sql-outbound", "mi-inbound"] = "sql-outbound"
+    where: Literal["sql-outbound", "mi-inbound", "mi-outbound", "sql-inbound"] = "sql-outbound"
     sql_server: str | None = None
     managed_instance: str | None = None
+
+    @property
+    def to_sql_server(self) -> bool:
+        """Whether the rule sits on the managed instance -> SQL Server path."""
+        return self.where in ("mi-outbound", "sql-inbound")
 
     def matches(self, port: int, sql_server: str, managed_instance: str) -> bool:
         return (self.low <= port <= self.high
@@ -503,7 +510,8 @@ class PortBlock:
 
 @dataclass
 class TcpProbe:
-    """What ``Test-NetConnection <host> -Port <n>`` run on a SQL Server host finds."""
+    """What ``Test-NetConnection <host> -Port <n>`` run on a SQL Server host (or in a managed
+    instance's subnet) finds."""
 
     host: str
     port: int
@@ -567,7 +575,7 @@ class World:
                 continue
             if self.faults.partitioned or not mi.available:
                 return TcpProbe(host, port, ip, False, "timeout")
-            if any(b.matches(port, inst.name, mi.name) for b in self.network_blocks):
+            if any(b.matches(port, inst.name, mi.name) for b in self.network_blocks if not b.to_sql_server):
                 return TcpProbe(host, port, ip, False, "blocked")
             if port not in (5022, mi.hadr_port):
                 return TcpProbe(host, port, ip, False, "refused")
@@ -576,4 +584,23 @@ class World:
             ip = "127.0.0.1" if name in ("localhost", "127.0.0.1") else inst.address
             ok = any(e.state == "STARTED" and e.port == port for e in inst.endpoints.values())
             return TcpProbe(host, port, ip, ok, "" if ok else "refused")
+        return TcpProbe(host, port, None, False, "resolve")
+
+    def probe_tcp_from_mi(self, mi: ManagedInstance, host: str, port: int) -> TcpProbe:
+        """A TCP connect from ``mi``'s subnet to ``host:port`` (the Network Checker's NetHelper job).
+
+        SQL Server hosts are reached by their address or machine name (what the link's partner
+        endpoint uses); their started endpoints listen. The partition fault, an unavailable
+        instance and ``mi-outbound`` / ``sql-inbound`` :class:`PortBlock` rules drop the connection.
+        """
+        name = host.strip().lower().rstrip(".")
+        for inst in self.sql_instances.values():
+            if name not in (inst.address, inst.name.split("\\")[0].lower()):
+                continue
+            if self.faults.partitioned or not mi.available:
+                return TcpProbe(host, port, inst.address, False, "timeout")
+            if any(b.matches(port, inst.name, mi.name) for b in self.network_blocks if b.to_sql_server):
+                return TcpProbe(host, port, inst.address, False, "blocked")
+            ok = any(e.state == "STARTED" and e.port == port for e in inst.endpoints.values())
+            return TcpProbe(host, port, inst.address, ok, "" if ok else "refused")
         return TcpProbe(host, port, None, False, "resolve")

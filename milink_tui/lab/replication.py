@@ -149,7 +149,8 @@ class ReplicationEngine:
         if not inst.hadr_enabled:
             return 35206, ERR_35206.format(replica=remote.server_name, rid=str(remote.replica_id).upper())
         if any(b.matches(port, inst.name, mi.name) for b in self.world.network_blocks
-               for port in (5022, mi.hadr_port)):  # 5022, then the redirect to the node's HADR port
+               # to the MI: 5022, then the redirect to the node's HADR port; back to SQL Server: its 5022
+               for port in ((5022,) if b.to_sql_server else (5022, mi.hadr_port))):
             return self._blocked_error(p, now)
         if (link.partner_availability_group_name.lower() != local.server_name.lower()
                 or link.instance_availability_group_name.lower() != remote.server_name.lower()):

@@ -42,6 +42,7 @@ from .model import (
 from .x509 import self_signed_der
 
 SA_PASSWORD = "Lab_Passw0rd!"
+MI_ADMIN = ("labadmin", "MiAdmin_Passw0rd!")  # every lab managed instance's SQL admin (ARM administratorLogin)
 SUBSCRIPTION_ID = "5f1c3a9e-0b7d-4c62-9a51-2d8e6f4b7c10"
 SUBSCRIPTION_2 = "8a2d4e6f-1c3b-4d5e-8f70-9a1b2c3d4e5f"
 RESOURCE_GROUP = "rg-milink-lab"

@@ -1,6 +1,7 @@
 """``milink lab serve``: the lab as its own process.
 
-It makes a throwaway CA, starts one TDS listener per simulated SQL Server, the HTTPS ARM +
+It makes a throwaway CA, starts one TDS listener per simulated SQL Server and per managed
+instance (its T-SQL side: SQL admin login or Entra token), the HTTPS ARM +
 Entra endpoint and the control API on loopback, runs the replication clock, prints one JSON
 line with every endpoint when ready (``--json``), and exits 0 on SIGTERM/SIGINT after
 cancelling its tasks. Clients (the app, tests) launch it; nothing imports it in-process.
@@ -62,9 +63,10 @@ async def _main(scenario: str, speed: float, json_line: bool, state_dir: str | N
     from .arm.entra import SQL_AUDIENCES
     from .arm.server import serve_arm
     from .control import Control
+    from .hooks import NoOps
     from .replication import ReplicationEngine
-    from .scenarios import SA_PASSWORD, build
-    from .sqlserver import SqlServerBackend
+    from .scenarios import MI_ADMIN, SA_PASSWORD, build
+    from .sqlserver import SqlServerBackend, managed_backend
     from .tds.server import serve_tds
 
     folder = Path(state_dir) if state_dir else Path(tempfile.mkdtemp(prefix="milink-lab-"))
@@ -82,6 +84,12 @@ async def _main(scenario: str, speed: float, json_line: bool, state_dir: str | N
         backend = backend_class(world, name, engine, arm.entra.sql_admins, arm.entra.sql_sid)
         tds_servers[name] = await serve_tds(backend, host="127.0.0.1", port=0, ssl_context=tds_ctx,
                                             fedauth=_fedauth_verifier(arm.entra))
+    mi_class = _with_entra_logins(managed_backend(MI_ADMIN))
+    mi_servers = {}
+    for key, mi in list(world.managed_instances.items()):
+        backend = mi_class(world, key, NoOps(), arm.entra.sql_admins, arm.entra.sql_sid)
+        mi_servers[mi.name] = (mi.fqdn, await serve_tds(backend, host="127.0.0.1", port=0, ssl_context=tds_ctx,
+                                                        fedauth=_fedauth_verifier(arm.entra)))
 
     control = Control(world, engine, lambda name: build(name, world.clock.speed),
                       extras=getattr(arm, "control_actions", {}))
@@ -101,8 +109,12 @@ async def _main(scenario: str, speed: float, json_line: bool, state_dir: str | N
     first = next(iter(tds_servers))
     info: dict[str, Any] = {
         "sql": {"host": "localhost", "port": tds_servers[first].port, "user": "sa", "password": SA_PASSWORD,
-                "ca_file": str(ca_file), "server_name": first},
-        "sql_servers": [{"server_name": n, "host": "localhost", "port": s.port} for n, s in tds_servers.items()],
+                "ca_file": str(ca_file), "server_name": first,
+                "address": world.sql_instances[first].address},  # how the managed instances reach it
+        "sql_servers": [{"server_name": n, "host": "localhost", "port": s.port,
+                         "address": world.sql_instances[n].address} for n, s in tds_servers.items()],
+        "managed_instances": [{"name": n, "fqdn": fqdn, "host": "localhost", "port": s.port, "user": MI_ADMIN[0],
+                               "password": MI_ADMIN[1]} for n, (fqdn, s) in mi_servers.items()],
         "arm": {"base_url": arm.base_url, "ca_file": str(ca_file),
                 "subscription_id": next(iter(world.subscriptions))},
         "entra": {"authority": arm.authority, "tenant_id": world.tenant_id,
@@ -124,7 +136,7 @@ async def _main(scenario: str, speed: float, json_line: bool, state_dir: str | N
     finally:
         ticker.cancel()
         await asyncio.gather(ticker, return_exceptions=True)
-        for server in tds_servers.values():
+        for server in [*tds_servers.values(), *(s for _, s in mi_servers.values())]:
             await server.close()
         await arm.close()
         await runner.cleanup()
@@ -212,9 +224,11 @@ def _banner(info: dict[str, Any]) -> str:
         f"milink lab ({info['scenario']}) ready\n"
         f"  SQL Server  {sql['server_name']}: tcp:{sql['host']},{sql['port']}  user {sql['user']}  "
         f"password {sql['password']}\n"
-        f"  Azure ARM   {arm['base_url']}  subscription {arm['subscription_id']}\n"
+        + "".join(f"  Managed instance {m['name']}: tcp:{m['host']},{m['port']}  user {m['user']}  "
+                  f"password {m['password']}\n" for m in info.get("managed_instances", []))
+        + f"  Azure ARM   {arm['base_url']}  subscription {arm['subscription_id']}\n"
         f"  Entra SQL   token for {info['entra'].get('sql_scope', '')} as {info['entra'].get('user', '')} "
-        "(Entra admin of every lab SQL Server)\n"
+        "(Entra admin of every lab SQL Server and managed instance)\n"
         f"  lab CA      {sql['ca_file']}\n"
         f"  control     {info['control']['url']}\n"
         "Ctrl+C stops it.\n"

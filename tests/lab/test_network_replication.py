@@ -43,3 +43,19 @@ def test_blocking_an_established_link_times_it_out() -> None:
     p = next(p for p in engine.pairings() if "SalesDb" in p.link.streams)
     stream = p.link.streams["SalesDb"]
     assert not stream.connected and stream.last_error[0] == 35206
+
+
+def test_the_return_path_matters_on_5022_only() -> None:
+    """MI -> SQL Server rules: SQL Server's inbound 5022 stops a new link; an MI outbound rule on the
+    redirect range (a port the return path never uses) does not."""
+    world = scenarios.build("ready-windows")
+    engine = ReplicationEngine(world)
+    inst, mi = world.sql_instances["SQLLAB01"], world.find_mi("sqlmi-lab-gp")
+    world.network_blocks.append(PortBlock(11000, 11999, "mi-outbound"))
+    link = scenarios._link(world, inst, mi, "Orders", seeded=False)
+    engine.advance(10, step=1)
+    assert link.streams["Orders"].connected
+    world.network_blocks[:] = [PortBlock(5022, 5022, "sql-inbound")]
+    other = scenarios._link(world, inst, mi, "CRM", seeded=False)
+    engine.advance(10, step=1)
+    assert not other.streams["CRM"].connected

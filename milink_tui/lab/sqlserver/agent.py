@@ -9,7 +9,8 @@ ticker is needed and the result is the same as if Agent had run in the backgroun
 
 The PowerShell subsystem interprets exactly the documented probe,
 ``tnc <host> -port <n> | select ComputerName, RemoteAddress, TcpTestSucceeded | Format-List``
-(and ``-InformationLevel Quiet``); reachability comes from :meth:`World.probe_tcp`. Anything else
+(and ``-InformationLevel Quiet``); reachability comes from :meth:`World.probe_tcp` (or
+:meth:`World.probe_tcp_from_mi` on a managed instance). Anything else
 fails like a PowerShell error. On Linux the PowerShell subsystem does not load, as on a real
 SQL Server on Linux.
 """
@@ -286,7 +287,9 @@ def run_step(env: ExecEnv, step: JobStep) -> tuple[bool, str, float]:
     m = _TNC.match(step.command or "")
     if m is None:
         return False, f"{user} {_powershell_error(step.command or '')}  Process Exit Code -1.  The step failed.", 0.5
-    probe = env.world.probe_tcp(env.inst, m.group("host"), int(m.group("port")))
+    mi = getattr(env.inst, "managed_instance", None)  # a managed instance's Agent probes from its subnet
+    probe = (env.world.probe_tcp_from_mi(mi, m.group("host"), int(m.group("port"))) if mi is not None
+             else env.world.probe_tcp(env.inst, m.group("host"), int(m.group("port"))))
     seconds = OK_SECONDS if probe.succeeded else (1.0 if probe.reason == "resolve" else FAIL_SECONDS)
     output = tnc_output(probe, quiet="quiet" in step.command.lower())
     return True, f"{user} {output}.  Process Exit Code 0.  The step succeeded.", seconds

@@ -721,6 +721,37 @@ quorum_state tinyint N
 quorum_state_desc nvarchar(60) N
 """, dmv=True)
 
+# Azure SQL Managed Instance's Service Fabric DMVs (undocumented: only the columns the documented
+# network-test query reads, plus ids). They are empty on a SQL Server.
+view("sys.dm_hadr_fabric_config_parameters", SERVER, """
+section_name nvarchar(256) N
+parameter_name nvarchar(256) N
+value nvarchar(max)
+""", dmv=True)
+
+view("sys.dm_hadr_fabric_partitions", SERVER, """
+partition_id uniqueidentifier N
+service_name nvarchar(256) N
+partition_kind nvarchar(60) ='Singleton'
+""", dmv=True)
+
+view("sys.dm_hadr_fabric_replicas", SERVER, """
+partition_id uniqueidentifier N
+replica_id bigint N
+replica_role tinyint N
+replica_status nvarchar(60) ='Ready'
+replica_address nvarchar(max)
+node_name nvarchar(256) N
+""", dmv=True)
+
+view("sys.dm_hadr_fabric_nodes", SERVER, """
+node_name nvarchar(256) N
+node_id nvarchar(64) N
+upgrade_domain nvarchar(64)
+fault_domain nvarchar(256)
+node_status nvarchar(60) ='Up'
+""", dmv=True)
+
 view("sys.dm_os_host_info", SERVER, """
 host_platform nvarchar(256) N
 host_distribution nvarchar(256) N

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..model import Database
-from . import agent, render, render_hadr
+from . import agent, render, render_hadr, render_mi
 from .catalog import DATABASE, MSDB, SERVER, VIEWS, ViewDef
 from .context import ExecEnv
 from .errors import sql_error
@@ -56,6 +56,7 @@ RENDERERS: dict[str, Callable[..., Iterable[dict[str, Any]]]] = {
     "sys.dm_database_encryption_keys": render.r_dm_database_encryption_keys,
     "sys.dm_exec_sessions": render.r_dm_exec_sessions,
     **agent.RENDERERS,
+    **render_mi.RENDERERS,
 }
 assert set(RENDERERS) == set(VIEWS), set(VIEWS) ^ set(RENDERERS)
 

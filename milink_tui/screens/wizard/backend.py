@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from milink_tui.clients.auth import SignIn
     from milink_tui.clients.azure import Identity, ManagedInstanceInfo, SubscriptionInfo
+    from milink_tui.clients.connstr import SqlTarget
     from milink_tui.engine.executor import Executor, StepEvent
     from milink_tui.engine.facts import DatabaseFacts, ManagedInstanceFacts, ServerFacts
     from milink_tui.engine.fixes import FixOutcome
@@ -66,8 +67,8 @@ class WizardBackend(Protocol):
 
     async def link_state(self, mi: ManagedInstanceRef, name: str) -> dict[str, Any] | None: ...
 
-    async def network_test(self, mi_fqdn: str, redirect: RedirectTarget | None,
-                           progress: Progress | None) -> NetworkReport: ...
+    async def network_test(self, mi_fqdn: str, redirect: RedirectTarget | None, progress: Progress | None,
+                           sql_host: str = "", port: int = 5022) -> NetworkReport: ...
 
     def executor(self, plan: LinkPlan, secrets: Secrets, on_event: Callable[[StepEvent], None],
                  journal: Journal | None = None) -> Executor: ...
@@ -99,9 +100,12 @@ class LiveBackend:
         return self.session.identity
 
     def default_endpoint_host(self) -> str:
+        """The host the managed instance should reach SQL Server on (the lab's simulated address)."""
         conn = self.session.active
         if conn is None:
             return ""
+        if conn.lab and self.session.lab is not None:
+            return str(self.session.lab.sql.get("address") or conn.server)
         return conn.server
 
     def _sql(self) -> Any:
@@ -167,13 +171,58 @@ class LiveBackend:
     async def link_state(self, mi: ManagedInstanceRef, name: str) -> dict[str, Any] | None:
         return await self._az().get_link(mi, name)
 
-    async def network_test(self, mi_fqdn: str, redirect: RedirectTarget | None,
-                           progress: Progress | None) -> NetworkReport:
-        """The SSMS Network Checker's Agent-job test on SQL Server (polls faster against the lab)."""
-        from milink_tui.engine.network import run_network_test
+    def mi_sql_target(self, mi_fqdn: str) -> SqlTarget:
+        """Where the managed instance's T-SQL listens and how to log in (Entra, the signed-in account).
 
-        return await run_network_test(self._sql(), mi_fqdn, redirect, progress=progress,
-                                      poll_interval=0.25 if self.lab else 2.0, timeout=90.0)
+        Azure: the instance FQDN on 1433. The lab: its loopback endpoint from lab.json. Raises
+        RuntimeError with the reason when there is no way to log in.
+        """
+        from milink_tui.clients.auth import sql_token_provider
+        from milink_tui.clients.connstr import SqlTarget
+
+        az = self.session.azure
+        if az is None:
+            raise RuntimeError("not signed in to Azure (the managed instance login uses that account)")
+        provider = sql_token_provider(az.session.credential, az.session.cloud)
+        if self.session.lab is not None:
+            entry = next((m for m in self.session.lab.raw.get("managed_instances") or []
+                          if str(m.get("fqdn", "")).lower() == mi_fqdn.lower()), None)
+            if entry is None:
+                raise RuntimeError(f"the lab has no T-SQL endpoint for {mi_fqdn}")
+            return SqlTarget(entry["host"], int(entry["port"]), auth="entra", token_provider=provider,
+                             trust_server_certificate=True, login_timeout=10, app_name="milink network checker")
+        return SqlTarget(mi_fqdn, 1433, auth="entra", token_provider=provider, login_timeout=15,
+                         app_name="milink network checker")
+
+    async def network_test(self, mi_fqdn: str, redirect: RedirectTarget | None, progress: Progress | None,
+                           sql_host: str = "", port: int = 5022) -> NetworkReport:
+        """The SSMS Network Checker: both directions when a T-SQL login to the managed instance works
+        (the redirect target is read there), else the SQL Server side only with the typed redirect
+        target; ``report.mi_note`` says which and why. Polls faster against the lab."""
+        from milink_tui.clients.sql import connect
+        from milink_tui.engine.network import run_both_directions, run_network_test
+
+        poll, why = (0.25 if self.lab else 2.0), ""
+        mi_sql = None
+        try:
+            if not sql_host.strip():
+                raise RuntimeError("SQL Server's address as seen from Azure is not set (Replica page)")
+            if progress is not None:
+                progress(0.0, "Logging in to the managed instance…")
+            mi_sql = await connect(self.mi_sql_target(mi_fqdn), attempts=1)
+        except Exception as exc:  # noqa: BLE001 - any refusal means: fall back, and say why
+            why = _short_reason(exc)
+        try:
+            if mi_sql is not None:
+                return await run_both_directions(self._sql(), mi_sql, mi_fqdn, sql_host, port, progress=progress,
+                                                 poll_interval=poll, timeout=90.0)
+            report = await run_network_test(self._sql(), mi_fqdn, redirect, progress=progress, poll_interval=poll,
+                                            timeout=90.0)
+            report.mi_note = why
+            return report
+        finally:
+            if mi_sql is not None:
+                await mi_sql.close()
 
     def executor(self, plan: LinkPlan, secrets: Secrets, on_event: Callable[[StepEvent], None],
                  journal: Journal | None = None) -> Executor:
@@ -193,3 +242,9 @@ class LiveBackend:
 
         ctx.progress = progress
         return Executor(build_steps(plan), journal, ctx, on_event)
+
+
+def _short_reason(exc: BaseException) -> str:
+    """One line for the page: the client's own text (never a token: clients do not put them in errors)."""
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:300]

@@ -1,9 +1,11 @@
-"""Network Checker (when connectivity troubleshooting is on): runs the documented SQL Agent test
-on SQL Server and shows, per port, what it found — with the firewall rules to open.
+"""Network Checker (when connectivity troubleshooting is on): runs the documented SQL Agent tests
+and shows, per port, what they found — with the firewall rules to open.
 
 The test (``engine/network.py``) is a temporary Agent job: a TCP probe from this jump host would
-not test the path that matters. It runs in a worker, shows its progress, always deletes the job,
-and never blocks Next (the link can still be created; the results explain what will fail)."""
+not test the path that matters. With a T-SQL login to the managed instance (the Azure account's
+Entra token, opened by the backend) both directions run and the redirect target is read there;
+otherwise the SQL Server side runs with the typed node:port and the page says why. It runs in a
+worker, shows its progress, always deletes the jobs, and never blocks Next."""
 
 from __future__ import annotations
 
@@ -33,10 +35,12 @@ SQL Server, whose PowerShell steps run `tnc <host> -port <n>`, waits for it (at 
 reads *TcpTestSucceeded* and *RemoteAddress*, and deletes the job — always. It needs SQL Server
 Agent running and a sysadmin login; SQL Server on Linux cannot run it (Agent has no PowerShell).
 
-Port 5022 is tested on the instance's name. The redirect range needs the node hosting the
-primary and its HADR port, which only a T-SQL login to the managed instance reveals: run the
-query shown on that row there and type *node:port* to test it too. The managed instance →
-SQL Server direction needs a job on the managed instance and is not tested here.
+When you are signed in to Azure, milink also logs in to the managed instance with T-SQL (your
+Microsoft Entra account must be an admin there), reads the node hosting the primary and its HADR
+port, tests the redirect range with them, and runs a *NetHelper* job on the managed instance
+that probes SQL Server's endpoint (the address and port from the Replica page) — then deletes
+it. If that login is not possible the page says why, tests SQL Server → managed instance only,
+and you can type *node:port* (from the query shown on the redirect row) to test the range.
 
 A TCP test can pass while the link fails if a firewall blocks the SQL Server UCS protocol or
 inspects packets; blocked ICMP only adds ping warnings. Results never block Next.
@@ -89,8 +93,8 @@ class NetworkPage(WizardPage):
     def compose(self) -> ComposeResult:
         yield Static("", id="net-options")
         with Horizontal(id="net-run-row", classes="page-buttons"):
-            yield Input(placeholder="redirect target node:port (optional, from the MI)", id="net-redirect",
-                        compact=True)
+            yield Input(placeholder="redirect node:port (only without a managed instance login)",
+                        id="net-redirect", compact=True)
             yield Button("Run test", id="net-run", compact=True)
         yield Static("", id="net-status")
         yield CheckTable(id="net-table")
@@ -123,19 +127,27 @@ class NetworkPage(WizardPage):
                           "to open.")
             return
         if report is None:
-            status.update("Not tested yet — Run test (F5) creates, runs and deletes a SQL Agent job.")
+            status.update("Not tested yet — Run test (F5) creates, runs and deletes SQL Agent test jobs.")
             return
         counts = {k: sum(1 for r in report.results if r.status == k) for k in ("fail", "warn", "pass", "skip")}
-        deleted = "job deleted" if report.job_deleted else "job NOT deleted"
-        status.update(Text.assemble(
+        both = report.mi_note == ""
+        deleted = ("jobs deleted" if both else "job deleted") if report.job_deleted else (
+            "jobs NOT deleted" if both else "job NOT deleted")
+        line = Text.assemble(
             (("✗ " if counts["fail"] else "✓ ") + f"Tested in {report.elapsed:.0f} s", "bold"),
             f" · ✗ {counts['fail']} · ▲ {counts['warn']} · ✓ {counts['pass']} · – {counts['skip']} not tested · "
-            f"{deleted}"))
+            f"{deleted}")
+        if both:
+            line.append("\nBoth directions, with a T-SQL login to the managed instance.", style="dim")
+        elif report.mi_note:
+            line.append(f"\n▲ Managed instance side not tested: {report.mi_note}. SQL Server side only; type "
+                        "node:port above to test the redirect range.", style="yellow")
+        status.update(line)
 
     # ------------------------------------------------------------- the test
 
     def rerun(self) -> None:
-        """F5 / Run test: run the Agent-job test in a worker (Next stays available)."""
+        """F5 / Run test: run the Agent-job tests in a worker (Next stays available)."""
         from milink_tui.engine.network import RedirectTarget
 
         s = self.state
@@ -155,8 +167,11 @@ class NetworkPage(WizardPage):
         self.query_one("#net-status", Static).update("◌ Starting the network test…")
         self.query_one("#net-run", Button).disabled = True
 
+        sql_host = s.sql_endpoint_host.strip() or self.backend.default_endpoint_host()
+        port = int(s.endpoint_port or 5022)
+
         async def work():  # type: ignore[no-untyped-def]
-            return await self.backend.network_test(fqdn, redirect, self._post_progress)
+            return await self.backend.network_test(fqdn, redirect, self._post_progress, sql_host=sql_host, port=port)
 
         self.call("network", work, self._done, self._failed)
 

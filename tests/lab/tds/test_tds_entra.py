@@ -63,9 +63,9 @@ def msi_token(info: LabInfo) -> str:
         return json.loads(resp.read())["access_token"]
 
 
-def connect(info: LabInfo, token: str, database: str = "master") -> Any:
+def connect(info: LabInfo, token: str, database: str = "master", port: int | None = None) -> Any:
     raw = token.encode("utf-16-le")
-    return pyodbc.connect(f"DRIVER={{{DRIVER}}};SERVER=tcp:localhost,{info.sql['port']};DATABASE={database};"
+    return pyodbc.connect(f"DRIVER={{{DRIVER}}};SERVER=tcp:localhost,{port or info.sql['port']};DATABASE={database};"
                           "Encrypt=yes;TrustServerCertificate=yes;LoginTimeout=10",
                           attrs_before={1256: struct.pack("<I", len(raw)) + raw}, autocommit=True, timeout=10)
 
@@ -267,3 +267,22 @@ def test_raw_fedauth_exchange(lab: LabInfo) -> None:
     _prelogin, refused_reply = _exchange(lab, user_token(lab), echo=False)  # echo contradicts our PRELOGIN
     assert refused_reply[0] == 0xAA and struct.unpack_from("<i", refused_reply, 3)[0] == 18456
     assert bytes([0xAD]) not in refused_reply
+
+
+def test_managed_instances_have_their_own_tds_endpoint_for_entra_and_sql_admins(lab: LabInfo) -> None:
+    """Each lab managed instance listens on loopback (lab.json) and is an MI over T-SQL."""
+    entries = {m["name"]: m for m in lab.raw["managed_instances"]}
+    assert {"sqlmi-lab-gp", "sqlmi-lab-bc", "sqlmi-dr"} <= set(entries)
+    gp = entries["sqlmi-lab-gp"]
+    assert gp["fqdn"].startswith("sqlmi-lab-gp.") and gp["port"] not in (lab.sql["port"],)
+    with connect(lab, user_token(lab), port=gp["port"]) as conn:
+        name, edition, server = conn.execute(
+            "SELECT SUSER_SNAME(), CAST(SERVERPROPERTY('EngineEdition') AS int), @@SERVERNAME").fetchone()
+    assert (name, edition, server) == (lab.entra["user"], 8, "sqlmi-lab-gp")
+    with pytest.raises(pyodbc.Error) as caught:
+        connect(lab, msi_token(lab), port=gp["port"])  # a valid token, but not an admin of the instance
+    assert "(18456)" in str(caught.value)
+    with pyodbc.connect(f"DRIVER={{{DRIVER}}};SERVER=tcp:localhost,{gp['port']};UID={gp['user']};"
+                        f"PWD={gp['password']};Encrypt=yes;TrustServerCertificate=yes;LoginTimeout=10",
+                        autocommit=True, timeout=10) as conn:
+        assert conn.execute("SELECT IS_SRVROLEMEMBER('sysadmin')").fetchone()[0] == 1

@@ -19,12 +19,15 @@ VERSION_YEARS = {13: "2016", 14: "2017", 15: "2019", 16: "2022", 17: "2025"}
 BUILD_DATES = {13: "Dec 11 2024 22:33:52", 14: "Jan 22 2025 13:52:22", 15: "Jul  9 2024 17:42:31",
                16: "Oct  8 2024 15:42:01", 17: "Nov 18 2025 12:12:11"}
 EDITION_IDS = {"enterprise": 1804890536, "developer": -2117995310, "standard": -1534726760,
-               "express": -1592396055, "web": 1293598313, "evaluation": 610778273}
+               "express": -1592396055, "web": 1293598313, "evaluation": 610778273, "sql": 1674378470}
 
 
 def version_string(env: ExecEnv) -> str:
     """@@VERSION, the multi-line banner (level, KB, build date, edition, host OS)."""
     inst = env.inst
+    if inst.engine_edition == 8:  # Azure SQL Managed Instance
+        return (f"Microsoft SQL Azure (RTM) - {inst.version} \n\tOct  2 2025 14:33:06 \n"
+                "\tCopyright (C) 2022 Microsoft Corporation\n")
     year = VERSION_YEARS.get(inst.major, str(2000 + inst.major))
     level = inst.product_level + (f"-{inst.update_level}" if inst.update_level else "")
     kb = f" ({inst.update_reference})" if inst.update_reference else ""
