@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .auth import AZURE_PUBLIC, Cloud, DeviceCodeSignIn, PromptCallback, SignIn, make_credential, state_dir
-from .azure_errors import CONFIG, NOT_FOUND, PERMISSION, AzureError, explain, route_sdk_logging
+from .azure_errors import CONFIG, NOT_FOUND, PERMISSION, SERVER, AzureError, explain, route_sdk_logging
 
 if TYPE_CHECKING:
     import ssl
@@ -116,6 +116,14 @@ class Identity:
     name: str
     tenant_id: str | None
     kind: str  # 'user' | 'app'
+
+
+@dataclass
+class RawList:
+    """An ARM list as flattened wire dicts, and how many HTTP pages it took."""
+
+    items: list[dict[str, Any]]
+    pages: int
 
 
 def wire(model: Any) -> dict[str, Any]:
@@ -615,6 +623,39 @@ class AzureClient:
             async for link in self._sql(mi).distributed_availability_groups.list_by_instance(mi.resource_group,
                                                                                             mi.name):
                 out.append(flat(link))
+        return out
+
+    async def list_links_raw(self, mi: ManagedInstanceRef) -> RawList:
+        """The same list as :meth:`list_links`, parsed straight from the wire JSON.
+
+        Same pipeline (auth, retries, transport, logging) and the same flattened dicts, but no
+        SDK models: building them and turning them back into dicts cost ~0.6 ms per link —
+        300 ms per refresh at 500 links — and a live view only wants the wire fields.
+        """
+        from azure.core.rest import HttpRequest
+        from azure.mgmt.sql.operations._operations import (
+            build_distributed_availability_groups_list_by_instance_request as build_request,
+        )
+
+        sql = self._sql(mi)
+        request: HttpRequest | None = build_request(mi.resource_group, mi.name, mi.subscription_id,
+                                                    api_version=sql._config.api_version)
+        out = RawList([], 0)
+        with _mapped(f"List links on {mi.name}", f"Managed instance '{mi.name}'"):
+            while request is not None:
+                # stream=True: otherwise the SDK decodes every page to text once more for itself
+                response = await sql.send_request(request, stream=True)
+                out.pages += 1
+                body = await response.read()
+                response.raise_for_status()
+                try:
+                    page = json.loads(body)
+                except ValueError:  # a proxy's HTML page, a truncated body: say so, not a parser trace
+                    raise AzureError(f"List links on {mi.name}: Azure answered with something that is not JSON",
+                                     status=response.status_code, cause=SERVER, retryable=True) from None
+                out.items.extend(flat(item) for item in page.get("value") or ())
+                next_link = page.get("nextLink")
+                request = HttpRequest("GET", next_link) if next_link else None
         return out
 
     async def get_link(self, mi: ManagedInstanceRef, name: str) -> dict[str, Any] | None:

@@ -127,7 +127,9 @@ _MI_IN_URL = re.compile(r"Server=\[([^\]]+)\]", re.I)
 _HOST_IN_URL = re.compile(r"tcp://([^.:;/]+)", re.I)
 
 
+@functools.lru_cache(maxsize=4096)
 def _mi_from_url(url: str | None) -> str | None:
+    """The MI's name in a link's endpoint URL (the same few URLs every refresh: cached)."""
     if not url:
         return None
     m = _MI_IN_URL.search(url) or _HOST_IN_URL.search(url)
@@ -149,8 +151,17 @@ def normalize_sql(sets: list[list[dict[str, Any]]], at: dt.datetime, fallback_se
         if not name:
             continue
         db = r.get("database_name")
-        seed = seeding.get(str(db or "").lower())
+        seed = seeding.get(str(db or "").lower()) if seeding else None
+        # what moves on a busy link comes first: DashboardModel.apply compares each link with the
+        # last answer, and a comparison stops at the first difference
         d = {
+            "send_rate_kbs": _num(r.get("log_send_rate")), "redo_rate_kbs": _num(r.get("redo_rate")),
+            "primary_commit_time": as_utc(r.get("primary_commit_time")),
+            "secondary_commit_time": as_utc(r.get("secondary_commit_time")),
+            "send_queue_kb": _num(r.get("log_send_queue_size")), "redo_queue_kb": _num(r.get("redo_queue_size")),
+            "lag_seconds": _num(r.get("secondary_lag_seconds")),
+            "end_of_log_lsn": None if r.get("end_of_log_lsn") is None else str(r["end_of_log_lsn"]),
+            "last_hardened_lsn": None if r.get("last_hardened_lsn") is None else str(r["last_hardened_lsn"]),
             "database": db, "sql_server": server, "role": r.get("local_role"),
             "connected_state": r.get("connected_state"), "replica_health": r.get("replica_health"),
             "connect_error": (f"{r['last_connect_error_number']}: {r.get('last_connect_error_description') or ''}"
@@ -158,13 +169,6 @@ def normalize_sql(sets: list[list[dict[str, Any]]], at: dt.datetime, fallback_se
             "remote_member": r.get("remote_member"), "mi": _mi_from_url(r.get("remote_url")),
             "availability_mode": r.get("availability_mode_desc"),
             "sync_state": r.get("sync_state") or r.get("local_sync_state"), "sync_health": r.get("sync_health"),
-            "send_queue_kb": _num(r.get("log_send_queue_size")), "send_rate_kbs": _num(r.get("log_send_rate")),
-            "redo_queue_kb": _num(r.get("redo_queue_size")), "redo_rate_kbs": _num(r.get("redo_rate")),
-            "primary_commit_time": as_utc(r.get("primary_commit_time")),
-            "secondary_commit_time": as_utc(r.get("secondary_commit_time")),
-            "lag_seconds": _num(r.get("secondary_lag_seconds")),
-            "end_of_log_lsn": None if r.get("end_of_log_lsn") is None else str(r["end_of_log_lsn"]),
-            "last_hardened_lsn": None if r.get("last_hardened_lsn") is None else str(r["last_hardened_lsn"]),
             "cert_expiry": cert_expiry,
         }
         if seed:
@@ -185,21 +189,22 @@ def normalize_arm(mi_name: str, resource_group: str, links: Iterable[dict[str, A
         for db in link.get("databases") or []:
             validity = db.get("partnerAuthCertValidity") or {}
             pct = str(db.get("seedingProgress") or "").rstrip("%").strip()
-            dbs.append({
-                "database": db.get("databaseName"), "replica_state": db.get("replicaState"),
-                "seeding_percent": _num(pct), "sync_health": db.get("synchronizationHealth"),
-                "connected_state": db.get("connectedState"), "link_error": db.get("mostRecentLinkError"),
-                "cert_expiry": validity.get("expiryDate"), "cert_name": validity.get("certificateName"),
-                "send_lag_seconds": _num(db.get("instanceSendReplicationLagSeconds")),
-                "redo_lag_seconds": _num(db.get("instanceRedoReplicationLagSeconds")),
+            dbs.append({  # what moves first (see normalize_sql)
                 "last_hardened_time": db.get("lastHardenedTime"),
                 "last_commit_time": db.get("lastCommitTime"),
                 "last_received_time": db.get("lastReceivedTime"),
+                "send_lag_seconds": _num(db.get("instanceSendReplicationLagSeconds")),
+                "redo_lag_seconds": _num(db.get("instanceRedoReplicationLagSeconds")),
+                "seeding_percent": _num(pct) if pct else None,
+                "database": db.get("databaseName"), "replica_state": db.get("replicaState"),
+                "sync_health": db.get("synchronizationHealth"),
+                "connected_state": db.get("connectedState"), "link_error": db.get("mostRecentLinkError"),
+                "cert_expiry": validity.get("expiryDate"), "cert_name": validity.get("certificateName"),
             })
-        out[name] = {"mi": mi_name, "resource_group": resource_group,
+        out[name] = {"databases": dbs, "mi": mi_name, "resource_group": resource_group,
                      "replication_mode": link.get("replicationMode"),
                      "instance_role": link.get("instanceLinkRole"), "partner_role": link.get("partnerLinkRole"),
-                     "failover_mode": link.get("failoverMode"), "databases": dbs}
+                     "failover_mode": link.get("failoverMode")}
     return SourceReport(f"arm:{mi_name}", "arm", at, out, round_trips=round_trips)
 
 
@@ -254,7 +259,7 @@ class Alert:
 # --------------------------------------------------------------------------- merged view
 
 
-@dataclass
+@dataclass(slots=True)
 class SideState:
     """One source's contribution to a link, with how old it is."""
 
@@ -266,9 +271,13 @@ class SideState:
     server_time: dt.datetime | None
 
 
-@dataclass
+@dataclass(slots=True)
 class LinkView:
-    """Everything the screen shows for one link, merged from both sides and derived."""
+    """Everything the screen shows for one link, merged from both sides and derived.
+
+    A view whose inputs did not change is kept (the same object, with fresh ages) rather than
+    rebuilt, so ``is`` tells a screen that nothing it shows for the link has changed.
+    """
 
     name: str
     database: str | None
@@ -297,6 +306,8 @@ class LinkView:
     link_error: str | None
     replica_state: str | None
     alerts: list[Alert] = field(default_factory=list)
+    cert_expiry: dt.datetime | None = field(default=None, repr=False, compare=False)
+    thresholds: Thresholds | None = field(default=None, repr=False, compare=False)
 
     @property
     def stale(self) -> bool:
@@ -341,49 +352,68 @@ def build_view(name: str, sql: SideState | None, arm: SideState | None, now: dt.
     """Merge one link's two sides and derive its figures."""
     sdbs: list[dict[str, Any]] = (sql.data.get("databases") if sql else None) or []
     adbs: list[dict[str, Any]] = (arm.data.get("databases") if arm else None) or []
-    # one pass per side (this runs for every link on every refresh: 500 links must stay cheap)
+    # one pass per side (this runs for every changed link on every refresh: 500 links must stay cheap)
     names: list[str] = []
     sql_server = mi = sync_state = role = link_error = replica_state = None
     connected: bool | None = None
     worst_health = 3
     send_q = redo_q = send_r = redo_r = lag = done = total = rate = arm_pct = None
     primary_commit = secondary_commit = cert_expiry = None
-    for d in sdbs:
-        if d.get("database"):
+    if len(sdbs) == 1:  # the usual link: one database, no totals to add up
+        d = sdbs[0]
+        g = d.get
+        if g("database"):
             names.append(str(d["database"]))
-        sql_server = sql_server or d.get("sql_server")
-        mi = mi or d.get("mi")
-        sync_state = sync_state or d.get("sync_state")
-        role = role or d.get("role")
-        link_error = link_error or d.get("connect_error")
-        cs = d.get("connected_state")
+        sql_server, mi, sync_state, role, link_error = (g("sql_server"), g("mi"), g("sync_state"), g("role"),
+                                                        g("connect_error"))
+        cs = g("connected_state")
         if cs:
-            connected = (connected is not False) and cs == "CONNECTED"
-        worst_health = min(worst_health, _HEALTH_ORDER.get(d.get("sync_health"), 3))
-        send_q = _add(send_q, d.get("send_queue_kb"))
-        redo_q = _add(redo_q, d.get("redo_queue_kb"))
-        send_r = _add(send_r, d.get("send_rate_kbs"))
-        redo_r = _add(redo_r, d.get("redo_rate_kbs"))
-        lag = _hi(lag, d.get("lag_seconds"))
-        done = _add(done, d.get("seeding_done_bytes"))
-        total = _add(total, d.get("seeding_total_bytes"))
-        rate = _add(rate, d.get("seeding_rate_bps"))
-        primary_commit = _hi(primary_commit, as_utc(d.get("primary_commit_time")))
-        secondary_commit = _lo(secondary_commit, as_utc(d.get("secondary_commit_time")))
-        cert_expiry = _lo(cert_expiry, as_utc(d.get("cert_expiry")))
+            connected = cs == "CONNECTED"
+        worst_health = _HEALTH_ORDER.get(g("sync_health"), 3)
+        send_q, redo_q, send_r, redo_r, lag = (g("send_queue_kb"), g("redo_queue_kb"), g("send_rate_kbs"),
+                                               g("redo_rate_kbs"), g("lag_seconds"))
+        done, total, rate = g("seeding_done_bytes"), g("seeding_total_bytes"), g("seeding_rate_bps")
+        primary_commit = as_utc(g("primary_commit_time"))
+        secondary_commit = as_utc(g("secondary_commit_time"))
+        cert_expiry = as_utc(g("cert_expiry"))
+    else:
+        for d in sdbs:
+            if d.get("database"):
+                names.append(str(d["database"]))
+            sql_server = sql_server or d.get("sql_server")
+            mi = mi or d.get("mi")
+            sync_state = sync_state or d.get("sync_state")
+            role = role or d.get("role")
+            link_error = link_error or d.get("connect_error")
+            cs = d.get("connected_state")
+            if cs:
+                connected = (connected is not False) and cs == "CONNECTED"
+            worst_health = min(worst_health, _HEALTH_ORDER.get(d.get("sync_health"), 3))
+            send_q = _add(send_q, d.get("send_queue_kb"))
+            redo_q = _add(redo_q, d.get("redo_queue_kb"))
+            send_r = _add(send_r, d.get("send_rate_kbs"))
+            redo_r = _add(redo_r, d.get("redo_rate_kbs"))
+            lag = _hi(lag, d.get("lag_seconds"))
+            done = _add(done, d.get("seeding_done_bytes"))
+            total = _add(total, d.get("seeding_total_bytes"))
+            rate = _add(rate, d.get("seeding_rate_bps"))
+            primary_commit = _hi(primary_commit, as_utc(d.get("primary_commit_time")))
+            secondary_commit = _lo(secondary_commit, as_utc(d.get("secondary_commit_time")))
+            cert_expiry = _lo(cert_expiry, as_utc(d.get("cert_expiry")))
     arm_error = None
     for d in adbs:
-        if not sdbs and d.get("database"):
+        g = d.get
+        if not sdbs and g("database"):
             names.append(str(d["database"]))
-        cs = d.get("connected_state")
+        cs = g("connected_state")
         if cs:
             connected = (connected is not False) and cs == "CONNECTED"
-        worst_health = min(worst_health, _HEALTH_ORDER.get(d.get("sync_health"), 3))
-        lag = _hi(lag, d.get("send_lag_seconds"))
-        arm_pct = _lo(arm_pct, d.get("seeding_percent"))
-        replica_state = replica_state or d.get("replica_state")
-        arm_error = arm_error or d.get("link_error")
-        cert_expiry = _lo(cert_expiry, _parse_iso(d.get("cert_expiry")))
+        worst_health = min(worst_health, _HEALTH_ORDER.get(g("sync_health"), 3))
+        lag = _hi(lag, g("send_lag_seconds"))
+        arm_pct = _lo(arm_pct, g("seeding_percent"))
+        replica_state = replica_state or g("replica_state")
+        arm_error = arm_error or g("link_error")
+        cert_expiry = _lo(cert_expiry, _parse_iso(g("cert_expiry")))
     link_error = arm_error or link_error
     database = ", ".join(names) or None
     mi = (arm.data.get("mi") if arm else None) or mi
@@ -421,11 +451,48 @@ def build_view(name: str, sql: SideState | None, arm: SideState | None, now: dt.
         seeding_percent=seeding_pct,
         seeding_eta_seconds=metrics.seeding_eta_seconds(sample) if seeding_now else None,
         cert_days=metrics.certificate_days_left(sample, ref_now), link_error=link_error,
-        replica_state=replica_state,
+        replica_state=replica_state, cert_expiry=cert_expiry, thresholds=thresholds,
     )
     view.health = classify(view, thresholds)
     view.alerts = link_alerts(view, thresholds)
     return view
+
+
+def _keeps(view: LinkView, sql: SideState | None, arm: SideState | None, now: dt.datetime,
+           th: Thresholds) -> bool:
+    """Whether ``view`` still says everything right for these sides; if so, refresh its ages.
+
+    Same data objects (see ``DashboardModel.apply``), same freshness, same thresholds: every
+    derived figure is the same except certificate days, which move with the clock — kept only
+    while the shown day count and every alert band stay put.
+    """
+    old_sql, old_arm = view.sql, view.arm
+    if view.thresholds is not th:
+        return False
+    if sql is None:
+        if old_sql is not None:
+            return False
+    elif old_sql is None or old_sql.data is not sql.data or old_sql.stale or sql.stale:
+        return False
+    if arm is None:
+        if old_arm is not None:
+            return False
+    elif old_arm is None or old_arm.data is not arm.data or old_arm.stale or arm.stale:
+        return False
+    if view.cert_expiry is not None:
+        ref = (sql.server_time if sql is not None and sql.server_time else None) or now
+        days = (view.cert_expiry - ref).total_seconds() / 86400
+        old = view.cert_days
+        if old is None or _cert_band(days, th) != _cert_band(old, th):
+            return False
+        view.cert_days = days
+    view.sql, view.arm = sql, arm
+    return True
+
+
+def _cert_band(days: float, th: Thresholds) -> tuple[str, bool, bool, bool]:
+    """What the screen and the alerts show of certificate days: the day count and the bands."""
+    return fmt_num(days), days < th.cert_days, days <= 7, days <= 0
 
 
 _HEALTH_ORDER = {"NOT_HEALTHY": 0, "PARTIALLY_HEALTHY": 1, "HEALTHY": 2}
@@ -516,6 +583,7 @@ class History:
         self.size = size
         self._series: dict[str, dict[str, deque[float]]] = {}
         self._times: dict[str, deque[dt.datetime]] = {}
+        self._added: dict[str, int] = {}  # samples ever added per link (a screen's "anything new?")
 
     def add(self, view: LinkView, at: dt.datetime) -> None:
         series = self._series.get(view.name)
@@ -526,6 +594,7 @@ class History:
             value = getattr(view, f)
             series[f].append(float(value) if value is not None else math.nan)
         self._times[view.name].append(at)
+        self._added[view.name] = self._added.get(view.name, 0) + 1
 
     def series(self, link: str, name: str) -> list[float]:
         s = self._series.get(link)
@@ -534,9 +603,14 @@ class History:
     def times(self, link: str) -> list[dt.datetime]:
         return list(self._times.get(link, ()))
 
+    def count(self, link: str) -> int:
+        """Samples ever added for ``link`` (grows even once the ring is full)."""
+        return self._added.get(link, 0)
+
     def forget(self, link: str) -> None:
         self._series.pop(link, None)
         self._times.pop(link, None)
+        self._added.pop(link, None)
 
 
 # --------------------------------------------------------------------------- the model
@@ -568,13 +642,18 @@ class DashboardModel:
         self.status: dict[str, SourceStatus] = {}
         self._link_sources: dict[str, dict[str, str]] = {}  # link -> {"sql": source, "arm": source}
         self.views: dict[str, LinkView] = {}
+        self._stale_views: set[str] = set()  # links whose view shows stale data (their ages move)
         self.now: dt.datetime = utcnow()
 
     def register(self, source: str, kind: str) -> None:
         self.status.setdefault(source, SourceStatus(source, kind))
 
     def apply(self, report: SourceReport) -> set[str]:
-        """Take one report; return the link names whose view must be rebuilt."""
+        """Take one report; return the link names whose view must be looked at again.
+
+        A link whose data equals the previous answer's keeps the previous dict object, so
+        :meth:`rebuild` can tell "unchanged" by identity and keep its view.
+        """
         st = self.status.setdefault(report.source, SourceStatus(report.source, report.kind))
         st.round_trips += report.round_trips
         touched: set[str] = set()
@@ -586,15 +665,27 @@ class DashboardModel:
         st.failures, st.last_error, st.last_ok = 0, None, report.at
         prev = self._reports.get(report.source)
         self._reports[report.source] = report
+        links = report.links
         if prev is not None:
-            for gone in set(prev.links) - set(report.links):
+            old_links = prev.links
+            for gone in old_links.keys() - links.keys():
                 owners = self._link_sources.get(gone, {})
                 if owners.get(report.kind) == report.source:
                     owners.pop(report.kind)
                 touched.add(gone)
-        for name in report.links:
-            self._link_sources.setdefault(name, {})[report.kind] = report.source
-            touched.add(name)
+            for name, data in links.items():
+                old = old_links.get(name)
+                if old is not None and old is not data and old == data:
+                    links[name] = old
+        kind, source = report.kind, report.source
+        link_sources = self._link_sources
+        for name in links:
+            owners = link_sources.get(name)
+            if owners is None:
+                link_sources[name] = {kind: source}
+            elif owners.get(kind) != source:
+                owners[kind] = source
+        touched.update(links)
         return touched
 
     def _side(self, link: str, kind: str) -> SideState | None:
@@ -619,29 +710,65 @@ class DashboardModel:
                 st.stale = st.failures > 0 or st.age_seconds > self.stale_after
 
     def rebuild(self, links: Iterable[str], now: dt.datetime, record_history: bool = True) -> set[str]:
-        """Rebuild the views of ``links`` (and drop links no source knows any more)."""
+        """Look at ``links`` again; return those whose view was rebuilt or dropped.
+
+        A link whose two sides are the very same data as last time (see :meth:`apply`), equally
+        fresh or stale, keeps its view: only its side ages move (and certificate days, unless
+        they cross a shown day or an alert threshold, which rebuilds). History gets a sample
+        either way, so charts keep moving.
+        """
         self.refresh_status(now)
+        stale_after = self.stale_after
+        per_source: dict[str, tuple[SourceReport, bool, float]] = {}
+        for src, rep in self._reports.items():
+            st = self.status[src]
+            age = max(0.0, (now - rep.at).total_seconds())
+            per_source[src] = (rep, st.failures > 0 or age > stale_after, age)
+        th = self.thresholds
+        views, history, stale_views = self.views, self.history, self._stale_views
         changed: set[str] = set()
         for name in links:
-            sql, arm = self._side(name, "sql"), self._side(name, "arm")
+            owners = self._link_sources.get(name) or {}
+            sql = arm = None
+            src = owners.get("sql")
+            if src is not None and src in per_source:
+                rep, stale, age = per_source[src]
+                data = rep.links.get(name)
+                if data is not None:
+                    sql = SideState(src, data, rep.at, stale, age, rep.server_time)
+            src = owners.get("arm")
+            if src is not None and src in per_source:
+                rep, stale, age = per_source[src]
+                data = rep.links.get(name)
+                if data is not None:
+                    arm = SideState(src, data, rep.at, stale, age, rep.server_time)
             if sql is None and arm is None:
                 self._link_sources.pop(name, None)
-                if self.views.pop(name, None) is not None:
-                    self.history.forget(name)
+                stale_views.discard(name)
+                if views.pop(name, None) is not None:
+                    history.forget(name)
                     changed.add(name)
                 continue
-            view = build_view(name, sql, arm, now, self.thresholds)
-            self.views[name] = view
-            changed.add(name)
+            view = views.get(name)
+            if view is None or not _keeps(view, sql, arm, now, th):
+                view = views[name] = build_view(name, sql, arm, now, th)
+                changed.add(name)
+                if view.stale:
+                    stale_views.add(name)
+                else:
+                    stale_views.discard(name)
             if record_history and sql is not None and not sql.stale:
-                self.history.add(view, sql.at)
+                history.add(view, sql.at)
         return changed
 
     def stale_links(self) -> set[str]:
         """Links shown as stale whose age text changes with time (rebuilt once a second)."""
-        return {n for n, v in self.views.items() if v.stale} | {
-            n for n, owners in self._link_sources.items()
-            if any(self.status.get(s) and self.status[s].stale for s in owners.values())}
+        out = set(self._stale_views)
+        stale_sources = {s.name for s in self.status.values() if s.stale}
+        if stale_sources:
+            out |= {n for n, owners in self._link_sources.items()
+                    if any(s in stale_sources for s in owners.values())}
+        return out
 
     def ingest(self, report: SourceReport, now: dt.datetime | None = None) -> set[str]:
         """apply + rebuild in one call (tests, bench, replay)."""

@@ -76,40 +76,9 @@ class ArmDashboardSource:
 
     async def fetch(self) -> SourceReport:
         self.round_trips += 1
-        links, pages = await self._list_raw()
-        self.http_requests += pages
-        return normalize_arm(self.mi.name, self.mi.resource_group, links, utcnow(), round_trips=1)
-
-    async def _list_raw(self) -> tuple[list[dict[str, Any]], int]:
-        """The link list as wire JSON, through the SDK's pipeline (auth, retries, transport).
-
-        The SDK's typed models cost ~0.6 ms per link to build and turn back into dicts —
-        300 ms per refresh at 500 links — and the dashboard only wants the wire fields.
-        """
-        from azure.core.rest import HttpRequest
-        from azure.mgmt.sql.operations._operations import (
-            build_distributed_availability_groups_list_by_instance_request as build,
-        )
-
-        from milink_tui.clients.azure import _mapped, flat
-
-        sql = self.client.session.sql(self.mi.subscription_id)
-        request = build(self.mi.resource_group, self.mi.name, self.mi.subscription_id,
-                        api_version=sql._config.api_version)
-        out: list[dict[str, Any]] = []
-        pages = 0
-        with _mapped(f"List links on {self.mi.name}", f"Managed instance '{self.mi.name}'"):
-            while request is not None:
-                # stream=True: the SDK would otherwise parse every page once more for itself
-                response = await sql.send_request(request, stream=True)
-                pages += 1
-                await response.read()
-                response.raise_for_status()
-                body = response.json()
-                out += [flat(item) for item in body.get("value") or []]
-                next_link = body.get("nextLink")
-                request = HttpRequest("GET", next_link) if next_link else None
-        return out, pages
+        raw = await self.client.list_links_raw(self.mi)
+        self.http_requests += raw.pages
+        return normalize_arm(self.mi.name, self.mi.resource_group, raw.items, utcnow(), round_trips=1)
 
     async def close(self) -> None:
         if self.owns_client:

@@ -4,12 +4,18 @@ Lessons from Dolphie and k9s (style.md): a poll is never started while one is ru
 same source; a failing source backs off exponentially (capped) while the others keep their
 interval; ``refresh_now`` wakes every source; pausing stops all polling. No Textual here: the
 screen passes an ``on_report`` callback that posts a message.
+
+Healthy sources are due on one shared grid (``epoch + k × interval``) rather than "interval
+after my last answer": otherwise their schedules drift apart by their answer times and every
+refresh is merged and repainted once per source instead of once (measured: twice the CPU at
+500 links).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -64,6 +70,7 @@ class Poller:
         self.backoff_cap = backoff_cap
         self.monotonic = monotonic
         self.paused = False
+        self.epoch = monotonic()  # the shared grid's origin: sources are due at epoch + k * interval
         self._wake = asyncio.Event()
         self._stop = False
         self._closed = False
@@ -73,6 +80,7 @@ class Poller:
     def set_interval(self, seconds: float) -> float:
         self.interval = min(self.max_interval, max(self.min_interval, seconds))
         now = self.monotonic()
+        self.epoch = now
         for s in self.schedules:  # a shorter interval takes effect now, not after the old one
             if s.failures == 0:
                 s.next_due = min(s.next_due, now + self.interval)
@@ -81,6 +89,7 @@ class Poller:
 
     def refresh_now(self) -> None:
         """Poll every source at once (a failing one too: the user asked)."""
+        self.epoch = self.monotonic()
         for s in self.schedules:
             s.next_due = 0.0
         self._wake.set()
@@ -120,8 +129,18 @@ class Poller:
         finally:
             sched.busy = False
             sched.polls += 1
-        sched.next_due = self.monotonic() + backoff_delay(self.interval, sched.failures, self.backoff_cap)
+        sched.next_due = self.next_slot(self.monotonic(), backoff_delay(self.interval, sched.failures,
+                                                                        self.backoff_cap))
         return report
+
+    def next_slot(self, finished: float, delay: float) -> float:
+        """The first grid time at least ``delay - interval/2`` after ``finished``.
+
+        A source that answered within half an interval is due on the next grid time with the
+        others; a slower one skips a round rather than hitting the server again at once.
+        """
+        earliest = finished + delay - 0.5 * self.interval
+        return self.epoch + self.interval * max(1, math.ceil((earliest - self.epoch) / self.interval - 1e-9))
 
     async def poll_once(self) -> list[SourceReport]:
         """Every source once, concurrently (for tests and the bench); reports in source order."""

@@ -1,15 +1,18 @@
 """A read-only table that repaints only the rows whose cells changed.
 
 Stock ``DataTable.update_cell()`` costs 8–27 KB/s of terminal output for one changing cell
-(style.md §3); this table compares each visible row with what it drew and refreshes just that
-line. Columns have priorities: on a narrow terminal the least important ones are dropped.
-Scrolling is its own (no scrollbars): the header shows the position instead.
+(style.md §3); this table compares each visible row with what it drew and refreshes just the
+changed cells of that line. Rows are asked for lazily (``set_keys``): with 500 links only the
+few dozen on screen are ever formatted. Columns have priorities: on a narrow terminal the
+least important ones are dropped. Scrolling is its own (no scrollbars): the header shows the
+position instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import overload
 
 from rich.segment import Segment
 from rich.style import Style
@@ -37,6 +40,28 @@ class Row:
     cells: tuple[str, ...]  # one per column, in column order
     level: str = "ok"  # styles the first cell: ok | info | warn | error | unknown
     dim: bool = False  # stale data
+
+
+class LazyRows(Sequence[Row]):
+    """Rows by key, each made only when looked at (the table looks at the visible ones)."""
+
+    def __init__(self, keys: list[str], row_for: Callable[[str], Row]) -> None:
+        self.keys = keys
+        self.row_for = row_for
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @overload
+    def __getitem__(self, i: int) -> Row: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Row]: ...
+
+    def __getitem__(self, i: int | slice) -> Row | list[Row]:
+        if isinstance(i, slice):
+            return [self.row_for(k) for k in self.keys[i]]
+        return self.row_for(self.keys[i])
 
 
 def _fit(text: str, width: int, align: str) -> str:
@@ -84,7 +109,9 @@ class LinkTable(Widget, can_focus=True):
     def __init__(self, columns: Sequence[Column], *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.columns = list(columns)
-        self.rows: list[Row] = []
+        self.rows: Sequence[Row] = []
+        self._keys: list[str] = []
+        self._index: dict[str, int] | None = {}  # key -> row number, built on demand
         self.cursor = 0
         self.top = 0  # first row shown
         self.sort_title = ""  # shown in the header, e.g. "lag ▼"
@@ -100,24 +127,46 @@ class LinkTable(Widget, can_focus=True):
 
     @property
     def cursor_key(self) -> str | None:
-        return self.rows[self.cursor].key if 0 <= self.cursor < len(self.rows) else None
+        return self._keys[self.cursor] if 0 <= self.cursor < len(self._keys) else None
+
+    @property
+    def keys(self) -> list[str]:
+        return self._keys
+
+    def _find(self, key: str) -> int | None:
+        if self._index is None:
+            self._index = {k: i for i, k in enumerate(self._keys)}
+        return self._index.get(key)
 
     def set_rows(self, rows: list[Row], keep_key: bool = True) -> int:
         """Replace the rows (already sorted and filtered); return how many lines were repainted."""
+        by_key = {r.key: r for r in rows}
+        return self.set_keys([r.key for r in rows], by_key.__getitem__, keep_key)
+
+    def set_keys(self, keys: list[str], row_for: Callable[[str], Row], keep_key: bool = True) -> int:
+        """Replace the rows by key, in order; ``row_for(key)`` is called only for rows drawn.
+
+        ``row_for`` should return an equal ``Row`` for an unchanged link (the table compares
+        what it drew with what it would draw now and repaints only the difference).
+        """
         key = self.cursor_key if keep_key else None
-        self.rows = rows
+        same_keys = keys == self._keys
+        self._keys = keys
+        if not same_keys:
+            self._index = None
+        self.rows = LazyRows(keys, row_for)
         if key is not None:
-            idx = next((i for i, r in enumerate(rows) if r.key == key), None)
+            idx = self._find(key)
             if idx is not None:
                 self.cursor = idx
-        self.cursor = max(0, min(self.cursor, len(rows) - 1))
+        self.cursor = max(0, min(self.cursor, len(keys) - 1))
         self._scroll_to_cursor()
         changed = self._refresh_changed()
         self._announce()
         return changed
 
     def select(self, key: str) -> bool:
-        idx = next((i for i, r in enumerate(self.rows) if r.key == key), None)
+        idx = self._find(key)
         if idx is None:
             return False
         self.cursor = idx

@@ -37,8 +37,14 @@ def sql_rows(link: str, db: str, *, connected: bool = True, health: str = "HEALT
     }
 
 
-def fixture_reports(n_links: int = 6) -> tuple[SourceReport, SourceReport]:
-    """A SQL and an ARM report for ``n_links`` links in every state the screen can show."""
+MULTI_DBS = ["Orders", "Billing", "Audit", "Archive", "Staging"]
+
+
+def fixture_reports(n_links: int = 6, multi: int = 0) -> tuple[SourceReport, SourceReport]:
+    """A SQL and an ARM report for ``n_links`` links in every state the screen can show.
+
+    ``multi``: also a link ``DAG_Multi`` with that many databases (both sides).
+    """
     from milink_tui.engine.dashboard import normalize_arm, normalize_sql
 
     kinds = ["ok", "lag", "down", "seed", "cert", "ok"]
@@ -65,6 +71,18 @@ def fixture_reports(n_links: int = 6) -> tuple[SourceReport, SourceReport]:
                                                     "expiryDate": "2026-12-03T12:00:00Z" if kind == "cert"
                                                     else "2027-11-23T12:00:00Z"},
                         "lastHardenedTime": "2026-11-23T11:59:58Z", "lastCommitTime": "2026-11-23T11:59:58Z"}]})
+    for i in range(multi):  # one link, several databases (an AG with more than one database)
+        db = MULTI_DBS[i % len(MULTI_DBS)]
+        rows.append(sql_rows("DAG_Multi", db, send_kb=100.0 * (i + 1), lag=i, send_rate=10.0 * (i + 1)))
+    if multi:
+        arm.append({"name": "DAG_Multi", "replicationMode": "Async", "instanceLinkRole": "Secondary",
+                    "partnerLinkRole": "Primary", "failoverMode": "Manual", "databases": [{
+                        "databaseName": MULTI_DBS[i % len(MULTI_DBS)], "replicaState": "LinkSynchronizing",
+                        "synchronizationHealth": "HEALTHY", "connectedState": "CONNECTED",
+                        "instanceSendReplicationLagSeconds": i, "instanceRedoReplicationLagSeconds": 2 * i,
+                        "partnerAuthCertValidity": {"certificateName": "Cert_SQLFIX_endpoint",
+                                                    "expiryDate": "2027-11-23T12:00:00Z"},
+                        "lastHardenedTime": "2026-11-23T11:59:58Z"} for i in range(multi)]})
     cert = [{"name": "Cert_SQLFIX_endpoint", "expiry_date": "2027-11-23T12:00:00"}]
     meta = [{"server_name": "SQLFIX01", "now_utc": "2026-11-23T12:00:00"}]
     sql = normalize_sql([rows, seeding, cert, meta], T0, "SQLFIX01")

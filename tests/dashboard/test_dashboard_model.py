@@ -141,3 +141,77 @@ def test_exports_are_complete_and_redacted() -> None:
 def test_formatting() -> None:
     assert d.fmt_duration(62.4) == "1 m 02 s" and d.fmt_duration(float("inf")) == "∞"
     assert d.fmt_num(None) == "—" and d.fmt_num(51200) == "51,200"
+
+
+def refresh(m: d.DashboardModel, now: dt.datetime, *reports: d.SourceReport) -> set[str]:
+    """One refresh as the screen does it: every answer applied, then one rebuild."""
+    touched: set[str] = set()
+    for r in reports:
+        touched |= m.apply(r)
+    return m.rebuild(touched, now)
+
+
+def test_an_unchanged_link_keeps_its_view_while_its_history_moves() -> None:
+    """Incremental merge: equal answers keep the same view object (nothing to redraw), charts still move."""
+    m = model_with()
+    before = dict(m.views)
+    counts = {n: m.history.count(n) for n in m.views}
+    later = T0 + dt.timedelta(seconds=1)
+    sql, arm = fixture_reports()
+    sql.at = arm.at = later
+    sql.links["DAG_Db006"]["databases"][0]["send_queue_kb"] = 77.0
+    changed = refresh(m, later, sql, arm)
+    assert changed == {"DAG_Db006"}
+    assert m.views["DAG_Db006"] is not before["DAG_Db006"] and m.views["DAG_Db006"].send_queue_kb == 77.0
+    for name in set(m.views) - {"DAG_Db006"}:
+        assert m.views[name] is before[name], name
+        assert m.views[name].sql.at == later and m.views[name].arm.at == later  # ages are fresh
+    assert all(m.history.count(n) == counts[n] + 1 for n in m.views)  # one sample each, kept or not
+    # and the kept views are what a full rebuild would say
+    fresh = d.DashboardModel()
+    fresh.ingest(sql, later)
+    fresh.ingest(arm, later)
+    for name, v in m.views.items():
+        w = fresh.views[name]
+        assert (v.health, v.lag_seconds, v.send_queue_kb, v.data_loss_mb, v.failover_safe, v.alerts) == (
+            w.health, w.lag_seconds, w.send_queue_kb, w.data_loss_mb, w.failover_safe, w.alerts), name
+        assert abs((v.cert_days or 0) - (w.cert_days or 0)) < 1e-9
+
+
+def test_a_kept_view_is_rebuilt_when_certificate_days_or_thresholds_move() -> None:
+    m = model_with()
+    v5 = m.views["DAG_Db005"]  # its certificate expires in 10 days
+    assert d.fmt_num(v5.cert_days) == "10"
+    sql, arm = fixture_reports()
+    hours = T0 + dt.timedelta(hours=1)  # still shows 10 days: kept, days updated
+    sql.server_time = sql.at = arm.at = hours
+    assert "DAG_Db005" not in refresh(m, hours, sql, arm)
+    assert m.views["DAG_Db005"] is v5 and v5.cert_days < 10
+    sql, arm = fixture_reports()
+    day = T0 + dt.timedelta(days=1, hours=1)  # 9 days now: rebuilt, the alert says so
+    sql.server_time = sql.at = arm.at = day
+    assert "DAG_Db005" in refresh(m, day, sql, arm)
+    assert any(a.text.endswith("expires in 9 days") for a in m.views["DAG_Db005"].alerts)
+    m.thresholds = d.Thresholds(cert_days=5)
+    assert m.rebuild(list(m.views), day) == set(m.views)  # new thresholds: every view again
+    assert not any(a.kind == "certificate" for a in m.alerts())
+
+
+def test_stale_links_are_listed_for_the_clock_tick() -> None:
+    m = model_with()
+    assert m.stale_links() == set()
+    later = T0 + dt.timedelta(seconds=12)
+    m.rebuild(m.apply(d.failure("arm:sqlmi-fix", "arm", "HTTP 503", later)), later)
+    assert m.stale_links() == set(m.views)
+
+
+def test_sources_share_one_schedule_grid() -> None:
+    """Sources answering at different times are due again together: one merge per refresh."""
+    clock = [0.0]
+    p = Poller([], lambda r: None, interval=1, min_interval=1, monotonic=lambda: clock[0])
+    assert p.next_slot(0.05, 1) == p.next_slot(0.3, 1) == 1.0  # fast and slower answers: the same slot
+    assert p.next_slot(0.7, 1) == 2.0  # slower than half an interval: skips a round, no instant re-poll
+    assert p.next_slot(0.05, 4) == 4.0  # backoff stays on the grid
+    clock[0] = 10.3
+    p.refresh_now()  # the grid restarts at the user's refresh
+    assert p.next_slot(10.4, 1) == 11.3

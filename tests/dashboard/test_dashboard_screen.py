@@ -10,15 +10,15 @@ from dash_helpers import T0, fixture_reports, make_recording, wait_until
 from screen_text import screen_text
 
 from milink_tui.engine.dashboard import SourceReport
-from milink_tui.screens.dashboard import DashboardApp, DashboardScreen
+from milink_tui.screens.dashboard import DashboardApp, DashboardScreen, DetailPane, SourceUpdated
 from milink_tui.services.dashboard_sources import FixtureSource
 from milink_tui.services.recorder import ReplaySource, read_recording
 from milink_tui.widgets.link_table import LinkTable
 from milink_tui.widgets.sparkline import spark
 
 
-def fixture_app(n: int = 6, **kw) -> tuple[DashboardApp, list[FixtureSource]]:
-    sql, arm = fixture_reports(n)
+def fixture_app(n: int = 6, multi: int = 0, **kw) -> tuple[DashboardApp, list[FixtureSource]]:
+    sql, arm = fixture_reports(n, multi=multi)
     sources = [FixtureSource(sql.source, "sql", [sql]), FixtureSource(arm.source, "arm", [arm])]
     opts = {"interval": 60, "min_interval": 0.1, "clock": lambda: T0, **kw}
     return DashboardApp(lambda: DashboardScreen(sources, **opts)), sources
@@ -181,3 +181,114 @@ async def test_help_opens_and_closes() -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is app.dashboard
+
+
+def row_text(app, key: str) -> str:
+    """The table's line for ``key`` (table lines start with the health glyph; alerts are indented)."""
+    return next(line for line in screen_text(app).splitlines()
+                if line.startswith(("●", "▲", "✖", "◐", "?")) and f" {key} " in line)
+
+
+async def test_an_update_keeps_the_sort_and_the_cursor_and_redraws_only_what_changed() -> None:
+    app, _ = fixture_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        s = app.dashboard
+        assert await wait_until(pilot, lambda: len(s.model.views) == 6 and s.model.views["DAG_Db001"].arm)
+        await pilot.press("s", "s")  # health -> link -> lag, worst first
+        table = s.query_one(LinkTable)
+        assert table.keys[0] == "DAG_Db002"  # 45 s
+        table.select("DAG_Db004")
+        await pilot.pause()
+        before = {k: s._row_for(k) for k in table.keys}
+        sql, arm = fixture_reports()
+        sql.links["DAG_Db006"]["databases"][0]["lag_seconds"] = 99.0
+        s.post_message(SourceUpdated(sql))
+        s.post_message(SourceUpdated(arm))
+        assert await wait_until(pilot, lambda: s.model.views["DAG_Db006"].lag_seconds == 99
+                                and not s._flush_scheduled)
+        await pilot.pause()
+        assert table.keys[:2] == ["DAG_Db006", "DAG_Db002"]  # still sorted by lag: the changed row moved up
+        assert table.cursor_key == "DAG_Db004" and s.selected == "DAG_Db004"  # the cursor stayed on its link
+        assert "LAGGING" in row_text(app, "DAG_Db006") and " 99 " in row_text(app, "DAG_Db006")
+        for key in set(table.keys) - {"DAG_Db006"}:
+            assert s._row_for(key) is before[key], key  # unchanged links were not formatted again
+
+
+async def test_only_the_rows_on_screen_are_formatted() -> None:
+    app, _ = fixture_app(n=300)
+    async with app.run_test(size=(80, 24)) as pilot:
+        s = app.dashboard
+        assert await wait_until(pilot, lambda: len(s.model.views) == 300 and s.model.views["DAG_Db001"].arm)
+        await pilot.pause()
+        formatted: list[str] = []
+        real = s._row
+        s._row = lambda v: formatted.append(v.name) or real(v)  # type: ignore[method-assign]
+        sql, _ = fixture_reports(300)
+        for link in sql.links.values():  # every link changes
+            link["databases"][0]["send_queue_kb"] = 5.0
+        s.post_message(SourceUpdated(sql))
+        assert await wait_until(pilot, lambda: s.model.views["DAG_Db300"].send_queue_kb == 5.0
+                                and not s._flush_scheduled)
+        await pilot.pause()
+        table = s.query_one(LinkTable)
+        assert 0 < len(formatted) <= table.size.height  # 300 views rebuilt, only what shows formatted
+        assert len(table.rows) == 300 and table.rows[299].key in s.model.views
+
+
+async def test_nothing_is_redrawn_under_a_dialog_and_everything_after_it() -> None:
+    app, _ = fixture_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        s = app.dashboard
+        assert await wait_until(pilot, lambda: len(s.model.views) == 6 and s.model.views["DAG_Db001"].arm)
+        await pilot.pause()
+        table = s.query_one(LinkTable)
+        await pilot.press("f1")
+        await pilot.pause()
+        repaints = table.repaints
+        sql, _ = fixture_reports()
+        sql.links["DAG_Db006"]["databases"][0]["send_queue_kb"] = 4321.0
+        s.post_message(SourceUpdated(sql))
+        assert await wait_until(pilot, lambda: s.model.views["DAG_Db006"].send_queue_kb == 4321.0
+                                and not s._flush_scheduled)
+        await pilot.pause()
+        assert table.repaints == repaints  # the help covers it: no repaint behind
+        await pilot.press("escape")
+        await pilot.pause()
+        assert "4,321" in row_text(app, "DAG_Db006")
+
+
+async def test_the_detail_shows_every_database_of_a_link() -> None:
+    app, _ = fixture_app(multi=3)
+    async with app.run_test(size=(160, 50)) as pilot:
+        s = app.dashboard
+        assert await wait_until(pilot, lambda: "DAG_Multi" in s.model.views and s.model.views["DAG_Multi"].arm)
+        s.query_one(LinkTable).select("DAG_Multi")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "DAG_Multi · 3 databases" in text
+        for db in ("Orders", "Billing", "Audit"):
+            line = next(x for x in text.splitlines() if f"▸ {db} " in x)
+            assert line.count(f"▸ {db} ") == 2, line  # both sides, side by side
+        assert "send 300 KB @ 30 KB/s" in text and "send lag 2 s · redo lag 4 s" in text  # per database
+        assert "lag s" in text  # charts still on screen at 160x50
+        assert s.query_one(DetailPane).max_scroll_y == 0
+
+
+async def test_the_detail_scrolls_at_80x24() -> None:
+    app, _ = fixture_app(multi=3)
+    async with app.run_test(size=(80, 24)) as pilot:
+        s = app.dashboard
+        assert await wait_until(pilot, lambda: "DAG_Multi" in s.model.views and s.model.views["DAG_Multi"].arm)
+        s.query_one(LinkTable).select("DAG_Multi")
+        await pilot.pause()
+        pane = s.query_one(DetailPane)
+        assert pane.max_scroll_y > 0 and "▸ Audit" in screen_text(app)
+        assert "lag s " not in screen_text(app)
+        for _ in range(5):
+            await pilot.press("right_square_bracket")
+        await pilot.pause()
+        assert pane.scroll_y == pane.max_scroll_y and "lag s " in screen_text(app)
+        assert s.query_one(LinkTable).has_focus  # scrolling the detail leaves the keys with the table
+        await pilot.press("left_square_bracket")
+        await pilot.pause()
+        assert pane.scroll_y < pane.max_scroll_y
