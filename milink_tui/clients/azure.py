@@ -19,7 +19,8 @@ import base64
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
+import os
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -200,6 +201,12 @@ def _mapped(action: str, subject: str | None = None) -> Iterator[None]:
 # --------------------------------------------------------------------------- the session
 
 
+def proxy_configured(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the environment names an HTTP(S) proxy (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, any case)."""
+    env = os.environ if environ is None else environ
+    return any(env.get(k) for k in env if k.lower() in ("https_proxy", "http_proxy", "all_proxy"))
+
+
 class AzureSession:
     """One HTTP session, one credential, lazily created management clients for one cloud.
 
@@ -246,9 +253,10 @@ class AzureSession:
         import aiohttp
 
         connector = aiohttp.TCPConnector(ssl=build_ssl_context(self.ca_file), limit_per_host=16)
-        # azure-core decodes bodies itself and wants no cookies; trust_env honours HTTPS_PROXY
+        # azure-core decodes bodies itself and wants no cookies; trust_env honours HTTPS_PROXY, but
+        # costs a thread hop and a ~/.netrc read per request: only when a proxy is configured at all
         self._http = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
-                                           auto_decompress=False, trust_env=True)
+                                           auto_decompress=False, trust_env=proxy_configured())
         if self._credential is None:
             assert self.sign_in_settings is not None
             bundle = None

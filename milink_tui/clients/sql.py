@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import logging
 import os
 import re
@@ -56,8 +57,11 @@ _MESSAGE_NUMBERS = (
 )
 
 
+@functools.cache
 def load_query(name: str) -> str:
-    """A named statement from ``milink_tui/sql/<name>.sql``; all of milink's SQL lives there."""
+    """A named statement from ``milink_tui/sql/<name>.sql``; all of milink's SQL lives there.
+
+    Cached: the files ship with the package, and the dashboard asks for its batch every second."""
     path = SQL_DIR / f"{name}.sql"
     if not path.is_file():
         raise KeyError(f"no SQL file named {name!r} in {SQL_DIR}")
