@@ -33,7 +33,7 @@ def test_cli_imports_neither_textual_nor_azure_nor_keyring() -> None:
     code = (
         "import sys, json, milink_tui.cli as c; c.build_parser();"
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('textual', 'azure', 'keyring', 'aiohttp', 'pyodbc'))))"
+        "('textual', 'azure', 'keyring', 'aiohttp', 'pyodbc', 'msal', 'cryptography', 'platformdirs'))))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr

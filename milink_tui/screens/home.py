@@ -3,7 +3,8 @@ and the ways out — New link, Dashboard, Lab. An interrupted link setup found i
 offered for Resume or Roll back. First run with nothing saved offers "Connect to SQL Server" or
 "Open the lab".
 
-Nothing here touches the network at first paint: the journal scan and link reads run in workers.
+Nothing here touches the network at first paint: the journal scan and link reads run in workers,
+after it. Only the panel this start shows is built before the first paint (bench/startup.py).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
-from textual.widgets import Button, DataTable, Footer, Label, OptionList, Static
+from textual.widgets import Button, Footer, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from milink_tui.actions import bindings
@@ -88,52 +89,80 @@ class HomeScreen(Screen[None]):
         self.session = session
         self.unfinished: list[Journal] = []
         self.link_rows: list[tuple[str, str, str, str]] = []
-        self.body_ready = False
+        self.body_ready = False  # connections and account widgets exist
+        self.links_ready = False  # the links table exists (it arrives after the first paint)
         self._body_mounting = False
 
     def compose(self) -> ComposeResult:
+        # Only what this start shows is built before the first paint: the first-run panel or the
+        # body, never both; the recovery banner arrives if the journal scan finds a run.
+        first_run = self._first_run()
         yield Static(Text.assemble(("milink", "bold"), " — Managed Instance link"), id="home-title")
         with Vertical(id="first-run"):
-            yield Static(WELCOME, id="welcome")
-            with Horizontal(classes="home-buttons"):
-                yield Button("Connect to SQL Server", id="fr-connect", variant="primary", compact=True)
-                yield Button("Open the lab", id="fr-lab", compact=True)
-        with Vertical(id="recovery"):
-            yield Static("", id="recovery-text")
-            with Horizontal(classes="home-buttons"):
-                yield Button("Resume", id="rc-resume", variant="primary", compact=True)
-                yield Button("Roll back", id="rc-rollback", variant="error", compact=True)
-        yield Vertical(id="home-body")  # filled on first need: a first run paints without it
+            if first_run:
+                yield from self._first_run_widgets()
+        yield Vertical(id="recovery")
+        with Vertical(id="home-body"):
+            if not first_run:
+                yield from self._body_widgets()
         yield Static("", id="home-status")
         yield Footer()
 
+    def _first_run(self) -> bool:
+        s = self.session
+        s.load()
+        return not s.connections and s.lab is None and not getattr(self.app, "lab_starting", False)
+
+    @staticmethod
+    def _first_run_widgets() -> list[Widget]:
+        return [Static(WELCOME, id="welcome"),
+                Horizontal(Button("Connect to SQL Server", id="fr-connect", variant="primary", compact=True),
+                           Button("Open the lab", id="fr-lab", compact=True), classes="home-buttons")]
+
     def _body_widgets(self) -> list[Widget]:
+        """Built with the session's content, so the first frame is complete (content set after
+        mounting costs a second layout pass and frame)."""
+        sign_in = Button("Sign in to Azure…", id="hb-azure", compact=True)
+        sign_in.display = self.session.identity is None
         return [
             Vertical(
                 Static(Text("SQL Server", style="bold"), classes="section"),
-                OptionList(id="connections", compact=True),
+                OptionList(*self._connection_options(), id="connections", compact=True),
                 Static(Text("Azure", style="bold"), classes="section"),
-                Static("", id="azure"),
+                Static(self._azure_text(), id="azure"),
                 Static(Text("Links", style="bold"), classes="section"),
-                DataTable(id="links", cursor_type="row"), id="home-main"),
+                Static(Text("◌ Reading links…", style="dim"), id="links-wait"), id="home-main"),
             Horizontal(
                 Button("New link", id="hb-new", variant="primary", compact=True),
                 Button("Dashboard", id="hb-dashboard", compact=True),
                 Button("Lab", id="hb-lab", compact=True),
                 Button("Connect…", id="hb-connect", compact=True),
-                Button("Sign in to Azure…", id="hb-azure", compact=True),
+                sign_in,
                 id="home-actions", classes="home-buttons"),
         ]
 
     async def _mount_body(self) -> None:
         await self.query_one("#home-body").mount_all(self._body_widgets())
-        t = self.query_one("#links", DataTable)
+        self.body_ready = True
+        self.render_session()
+        self.call_after_refresh(self._start_links)
+
+    def _start_links(self) -> None:
+        self.run_worker(self._mount_links(), group="home-body")
+
+    async def _mount_links(self) -> None:
+        """The links table comes after the first paint: it has nothing to show before a read anyway."""
+        from textual.widgets import DataTable
+
+        t = DataTable(id="links", cursor_type="row")
         t.add_column("Link", width=20, key="link")
         t.add_column("Found on", width=18, key="where")
         t.add_column("SQL Server role", width=15, key="role")
         t.add_column("State", key="state")
-        self.body_ready = True
-        self.render_session()
+        wait = self.query_one("#links-wait")
+        await self.query_one("#home-main").mount(t, after=wait)
+        await wait.remove()
+        self.links_ready = True
         if self.session.sql is not None:
             self.refresh_links()
         else:
@@ -141,9 +170,17 @@ class HomeScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#recovery").display = False
-        self.session.load()
-        self.render_session()
-        self.scan_journal()
+        if self.query("#links-wait"):  # composed with the session's content
+            self.body_ready = True
+            self.query_one("#first-run").display = False
+            self.call_after_refresh(self._start_links)
+        else:
+            self.render_session()
+        if getattr(self.app, "lab_starting", False):
+            from milink_tui.app import LAB_STARTING
+
+            self.show_status(LAB_STARTING)
+        self.call_after_refresh(self.scan_journal)  # a thread start and disk reads: after the first paint
 
     # ------------------------------------------------------------- rendering
 
@@ -153,6 +190,8 @@ class HomeScreen(Screen[None]):
         self.query_one("#first-run").display = first_run
         self.query_one("#home-body").display = not first_run
         if first_run:
+            if not self.query("#welcome"):
+                self.query_one("#first-run").mount_all(self._first_run_widgets())
             return
         if not self.body_ready:
             if not self._body_mounting:
@@ -160,24 +199,31 @@ class HomeScreen(Screen[None]):
                 self.run_worker(self._mount_body(), group="home-body")
             return
         ol = self.query_one("#connections", OptionList)
-        ol.clear_options()
+        ol.set_options(self._connection_options())
+        self.query_one("#azure", Static).update(self._azure_text())
+        self.query_one("#hb-azure").display = s.identity is None
+
+    def _connection_options(self) -> list[Option]:
+        s = self.session
+        out = []
         for i, c in enumerate(s.connections):
             active = s.active is not None and s.active.key == c.key and s.sql is not None
             label = Text.assemble(("● " if active else "○ "), (c.name or c.display, "bold"),
                                   f"  {c.display}  {c.user or c.auth}",
                                   ("  lab" if c.lab else ""), ("  ✓ connected" if active else ""))
-            ol.add_option(Option(label, id=str(i)))
+            out.append(Option(label, id=str(i)))
         if not s.connections:
-            ol.add_option(Option(Text("No saved connection — press c to connect.", style="dim"), disabled=True))
+            out.append(Option(Text("No saved connection — press c to connect.", style="dim"), disabled=True))
+        return out
+
+    def _azure_text(self) -> Text:
+        s = self.session
         ident = s.identity
-        if ident is not None:
-            kind = "service principal" if ident.kind == "app" else "user"
-            where = " (lab)" if s.lab is not None else ""
-            az = Text.assemble(("✓ Signed in", "bold green"), f" as {ident.name} ({kind}){where}")
-        else:
-            az = Text("○ Not signed in — the New link wizard signs you in (device code works over SSH).")
-        self.query_one("#azure", Static).update(az)
-        self.query_one("#hb-azure").display = ident is None
+        if ident is None:
+            return Text("○ Not signed in — the New link wizard signs you in (device code works over SSH).")
+        kind = "service principal" if ident.kind == "app" else "user"
+        where = " (lab)" if s.lab is not None else ""
+        return Text.assemble(("✓ Signed in", "bold green"), f" as {ident.name} ({kind}){where}")
 
     def show_status(self, text: str | Text) -> None:
         self.query_one("#home-status", Static).update(text)
@@ -213,9 +259,15 @@ class HomeScreen(Screen[None]):
         failed = [r for r in j.steps().values() if r.state in ("failed", "started")]
         stopped = f"stopped at {failed[-1].step}" if failed else "interrupted"
         more = f" (+{len(runs) - 1} more)" if len(runs) > 1 else ""
-        self.query_one("#recovery-text", Static).update(Text.assemble(
+        text = Text.assemble(
             ("▲ An interrupted link setup was found", "bold dark_orange"),
-            f"{more}: {links} ({where}), {stopped}. Resume continues it; Roll back undoes only what it created."))
+            f"{more}: {links} ({where}), {stopped}. Resume continues it; Roll back undoes only what it created.")
+        if self.query("#recovery-text"):
+            self.query_one("#recovery-text", Static).update(text)
+        else:  # built on first need: most starts have no interrupted run
+            box.mount_all([Static(text, id="recovery-text"), Horizontal(
+                Button("Resume", id="rc-resume", variant="primary", compact=True),
+                Button("Roll back", id="rc-rollback", variant="error", compact=True), classes="home-buttons")])
         box.display = True
 
     def _recovery_ready(self, rollback: bool) -> None:
@@ -286,8 +338,10 @@ class HomeScreen(Screen[None]):
     def show_links(self, rows: list[tuple[str, str, str, str]]) -> None:
         """(link, found on, SQL Server role, state) rows, merged from both sides."""
         self.link_rows = rows
-        if not self.body_ready:
+        if not self.links_ready:
             return
+        from textual.widgets import DataTable
+
         t = self.query_one("#links", DataTable)
         t.clear()
         for link, where, role, state in self.link_rows:

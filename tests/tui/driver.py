@@ -126,31 +126,43 @@ async def choose_databases(pilot: Pilot, names: list[str]) -> None:
     assert sorted(w.state.selected) == sorted(names), w.state.selected
 
 
-async def pick_instance(pilot: Pilot, name: str, sign_in: bool = True) -> None:
-    """Sign in (service principal, prefilled from the lab) and pick the managed instance."""
+async def filter_pick(pilot: Pilot, picker_id: str, typed: str, key: str, timeout: float = 20.0) -> None:
+    """Pick ``key`` in a :class:`FilterPicker` as a user does: focus its box, type part of the name,
+    ↓ until the row is highlighted, Enter."""
+    from milink_tui.screens.wizard.widgets import FilterPicker
+
+    picker = pilot.app.screen.query_one(f"#{picker_id}", FilterPicker)
+    await until(pilot, lambda: any(i.key == key for i in picker.items), timeout, f"{key} listed in #{picker_id}")
+    picker.query_one(Input).focus()
+    await pilot.pause()
+    await pilot.press(*typed)
+    await until(pilot, lambda: picker.filter_text == typed and any(i.key == key for i in picker.shown), 5,
+                f"{key} among the rows matching {typed!r}")
+    ol = picker.query_one(OptionList)
+    for _ in range(len(picker.shown)):
+        if ol.highlighted is not None and picker.shown[ol.highlighted].key == key:
+            break
+        await pilot.press("down")
+    await pilot.press("enter")
+    await until(pilot, lambda: picker.picked == key, 10, f"{key} picked in #{picker_id}")
+
+
+async def pick_instance(pilot: Pilot, name: str, sign_in: bool = True, subscription: str = "Contoso Lab",
+                        resource_group: str = "rg-milink-lab") -> None:
+    """Sign in (service principal, prefilled from the lab), then subscription → resource group →
+    managed instance, each by typing part of its name in the picker's filter box and Enter."""
     w = wizard(pilot)
-    page = w.current_page
     if sign_in:
-        method = page.query_one("#az-method", Select)
+        method = w.current_page.query_one("#az-method", Select)
         method.value = "sp-secret"
         await pilot.pause()
         await click(pilot, "#az-signin")
         await until(pilot, lambda: w.state.identity is not None, 30, "Azure sign-in")
     await until(pilot, lambda: bool(w.state.subscriptions), 20, "subscriptions")
-    await until(pilot, lambda: bool(w.state.resource_groups), 20, "resource groups")
-    rg = page.query_one("#mi-rg", Select)
-    rg.value = "rg-milink-lab"
-    await until(pilot, lambda: any(m.name == name for m in w.state.instances), 20, "instances")
-    flt = page.query_one("#mi-filter", Input)
-    flt.focus()
-    await pilot.press(*name[-2:])
-    await pilot.pause()
-    ol = page.query_one("#mi-list", OptionList)
-    ol.focus()
-    idx = next(i for i in range(ol.option_count) if not ol.get_option_at_index(i).disabled
-               and w.state.instances[int(ol.get_option_at_index(i).id)].name == name)
-    ol.highlighted = idx
-    await pilot.press("enter")
+    sub = next(x for x in w.state.subscriptions if x.display_name == subscription)
+    await filter_pick(pilot, "mi-sub", subscription.split()[-1].lower(), sub.subscription_id)
+    await filter_pick(pilot, "mi-rg", resource_group[-6:].upper(), resource_group)
+    await filter_pick(pilot, "mi", name[-2:], name)
     await until(pilot, lambda: w.state.mi is not None and w.state.mi.name == name, 10, "instance chosen")
 
 

@@ -29,8 +29,11 @@ HELP = """\
 browser — it works over SSH); *Azure CLI login* reuses `az login`; a *service principal* uses a
 tenant, client id and secret (kept in memory only).
 
-Then pick **subscription → resource group → managed instance** (type in the filter box to narrow
-the list; instances that cannot be used are listed disabled with the reason).
+Then pick **subscription → resource group → managed instance**. Each picker has a filter box:
+type part of a name (any case) to narrow its list, ↑/↓ to move, Enter to pick; Tab goes to the
+next picker. Picking a subscription loads its resource groups, picking a group its managed
+instances. Instances that cannot be used are listed disabled with the reason. Back and Next keep
+the picks.
 
 Tabs:
 * **Endpoints** — SQL Server's database mirroring endpoint: name, port (5022 by default) and the

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Group
@@ -12,6 +13,7 @@ from rich.syntax import Syntax
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
@@ -19,7 +21,7 @@ from textual.widgets import Button, DataTable, Input, Label, OptionList, Select,
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
-from .base import explain_error
+from .base import WizardPage, explain_error
 
 if TYPE_CHECKING:
     from milink_tui.clients.azure import Identity, ManagedInstanceInfo
@@ -284,8 +286,208 @@ class AzureSignIn(Vertical):
             self.query_one("#az-status", Static).update(Text("○ Sign-in cancelled."))
 
 
+@dataclass(frozen=True)
+class PickItem:
+    """One row of a :class:`FilterPicker`: ``key`` is what a pick reports, ``label`` is what the
+    filter matches; ``reason`` lists the row disabled, with why."""
+
+    key: str
+    label: str
+    detail: str = ""
+    reason: str | None = None
+
+
+class FilterPicker(Vertical):
+    """A list with a filter box. Typing narrows the list (case-insensitive substring of the
+    label); ↑/↓/PgUp/PgDn move the highlight while focus stays in the box; Enter picks. The row
+    says "n of m"; an empty list or filter says so. Once something is picked, the box shows it
+    and the list folds away until the picker has focus again — three pickers fit on 80×24."""
+
+    DEFAULT_CSS = """
+    FilterPicker { height: auto; }
+    FilterPicker > .fp-row { height: 1; }
+    FilterPicker .fp-label { width: 16; }
+    FilterPicker .fp-filter { width: 1fr; }
+    FilterPicker .fp-count { width: auto; min-width: 9; padding-left: 1; color: $text-muted; }
+    FilterPicker > OptionList { height: auto; max-height: 4; margin-left: 16; }
+    FilterPicker.-tall > OptionList { max-height: 6; }
+    FilterPicker > .fp-message { height: auto; margin-left: 16; color: $text-muted; }
+    FilterPicker.-picked > OptionList, FilterPicker.-empty > OptionList { display: none; }
+    FilterPicker.-picked.-open > OptionList { display: block; }
+    FilterPicker.-empty.-open > OptionList { display: none; }
+    FilterPicker.-open > OptionList > .option-list--option-highlighted {
+        color: $block-cursor-foreground;
+        background: $block-cursor-background;
+    }
+    """
+
+    BINDINGS = [
+        Binding("down", "move('cursor_down')", "Down", show=False),
+        Binding("up", "move('cursor_up')", "Up", show=False),
+        Binding("pagedown", "move('page_down')", "Page down", show=False),
+        Binding("pageup", "move('page_up')", "Page up", show=False),
+    ]
+
+    class Picked(Message):
+        """The user picked ``key`` (Enter, or a click on a row)."""
+
+        def __init__(self, picker: FilterPicker, key: str) -> None:
+            super().__init__()
+            self.picker = picker
+            self.key = key
+
+        @property
+        def control(self) -> FilterPicker:
+            return self.picker
+
+    def __init__(self, label: str, *, empty: str, noun: str = "row", tall: bool = False, **kwargs: Any) -> None:
+        super().__init__(classes="filter-picker -tall" if tall else "filter-picker", **kwargs)
+        self.label, self.empty, self.noun = label, empty, noun
+        self.items: list[PickItem] = []
+        self.picked: str | None = None
+        self.shown: list[PickItem] = []
+        self._note = ""  # loading / error / "sign in first": replaces the list while set
+
+    def compose(self) -> ComposeResult:
+        base = self.id or "picker"
+        with Horizontal(classes="fp-row"):
+            yield Label(self.label, classes="fp-label")
+            yield Input(placeholder="type to filter", id=f"{base}-filter", classes="fp-filter", compact=True)
+            yield Static("", classes="fp-count")
+        yield OptionList(id=f"{base}-list", compact=True)
+        yield Static("", classes="fp-message")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).can_focus = False  # focus stays in the box: Tab goes picker to picker
+        self._refill()
+
+    # ------------------------------------------------------------- what the owner calls
+
+    def set_items(self, items: list[PickItem], picked: str | None = None) -> None:
+        """New rows (a load finished). ``picked`` keeps a pick that is still among them."""
+        self.items = list(items)
+        self._note = ""
+        keys = {i.key for i in self.items}
+        self.picked = picked if picked in keys else None
+        self._show_pick()
+        self._refill()
+
+    def set_note(self, text: str) -> None:
+        """Show ``text`` instead of the list: "◌ Loading…", an error, what to do first."""
+        self.items, self.picked, self._note = [], None, text
+        self._show_pick()
+        self._refill()
+
+    def pick(self, key: str) -> None:
+        """Pick ``key`` as if the user had, and say so (``Picked``)."""
+        if key not in {i.key for i in self.items}:
+            return
+        self.picked = key
+        self._show_pick()
+        self._refill()
+        self.post_message(self.Picked(self, key))
+
+    @property
+    def filter_text(self) -> str:
+        """What the user typed; the shown pick is not a filter."""
+        value = self.query_one(Input).value
+        item = self._picked_item()
+        return "" if item is not None and value == item.label else value.strip()
+
+    # ------------------------------------------------------------- internals
+
+    def _picked_item(self) -> PickItem | None:
+        return next((i for i in self.items if i.key == self.picked), None)
+
+    def _show_pick(self) -> None:
+        item = self._picked_item()
+        box = self.query_one(Input)
+        box.value = item.label if item is not None else ""
+        if item is not None and box.has_focus:
+            box.select_all()  # typing next replaces the shown pick: a new filter
+        self.set_class(item is not None, "-picked")
+
+    def _refill(self) -> None:
+        text = self.filter_text.lower()
+        self.shown = [i for i in self.items if text in i.label.lower()]
+        ol = self.query_one(OptionList)
+        options = []
+        for i in self.shown:
+            prompt = Text.assemble("✓ " if i.key == self.picked else "  ", i.label,
+                                   (f"  {i.detail}" if i.detail else "", "dim"),
+                                   (f"  ✗ {i.reason}" if i.reason else "", "dim"))
+            options.append(Option(prompt, id=i.key, disabled=bool(i.reason)))
+        ol.set_options(options)
+        keys = [i.key for i in self.shown]
+        enabled = [n for n, i in enumerate(self.shown) if not i.reason]
+        if self.picked in keys:
+            ol.highlighted = keys.index(self.picked)
+        elif enabled:
+            ol.highlighted = enabled[0]
+        self.set_class(not self.shown, "-empty")
+        count, message = self.query_one(".fp-count", Static), self.query_one(".fp-message", Static)
+        if self._note:
+            count.update("")
+            message.update(self._note)
+        elif not self.items:
+            count.update("0")
+            message.update(self.empty)
+        elif not self.shown:
+            count.update(f"0 of {len(self.items)}")
+            message.update(f"No {self.noun} matches “{self.filter_text}” (Backspace widens the list).")
+        else:
+            count.update(f"{len(self.shown)} of {len(self.items)}")
+            message.update("")
+        message.display = bool(self._note) or not self.shown
+
+    def action_move(self, how: str) -> None:
+        if self.shown:
+            getattr(self.query_one(OptionList), f"action_{how}")()
+
+    @on(Input.Changed)
+    def _typed(self, event: Input.Changed) -> None:
+        event.stop()
+        self._refill()
+
+    def on_descendant_focus(self) -> None:
+        self.add_class("-open")  # a class, not :focus-within, so the list's display is restyled
+
+    def on_descendant_blur(self) -> None:
+        """Leaving with a half-typed filter: the box shows the pick again."""
+        self.remove_class("-open")
+        item = self._picked_item()
+        box = self.query_one(Input)
+        if item is not None and box.value != item.label:
+            box.value = item.label
+
+    @on(Input.Submitted)
+    def _enter(self, event: Input.Submitted) -> None:
+        event.stop()
+        ol = self.query_one(OptionList)
+        idx = ol.highlighted
+        if idx is None or not 0 <= idx < len(self.shown) or self.shown[idx].reason:
+            enabled = [i for i in self.shown if not i.reason]
+            if len(enabled) != 1:
+                return
+            self.pick(enabled[0].key)
+            return
+        self.pick(self.shown[idx].key)
+
+    @on(OptionList.OptionSelected)
+    def _clicked(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id is not None:
+            self.pick(event.option.id)
+
+
+def _tier(mi: ManagedInstanceInfo) -> str:
+    return "GP" if mi.tier == "GeneralPurpose" else "BC" if mi.tier == "BusinessCritical" else mi.tier
+
+
 class MiPicker(Vertical):
-    """Subscription → resource group → managed instance, with type-to-filter on the instances.
+    """Subscription → resource group → managed instance, each a :class:`FilterPicker`. Picking a
+    subscription loads its resource groups, picking a group loads its instances (workers; the
+    picker being filled says "◌ Loading…"). Picks live in the wizard state, so Back/Next keep them.
 
     ``reason(mi)`` says why an instance cannot be chosen (it is then listed disabled, with that reason).
     """
@@ -301,116 +503,135 @@ class MiPicker(Vertical):
         self.backend, self.state, self.reason = backend, state, reason
 
     def compose(self) -> ComposeResult:
-        s = self.state
-        with Horizontal(classes="row"):
-            yield Label("Subscription   ", classes="field-label")
-            yield Select([(x.display_name, x.subscription_id) for x in s.subscriptions],
-                         value=s.subscription.subscription_id if s.subscription else Select.NULL,
-                         prompt="Sign in first", id="mi-sub", compact=True)
-        with Horizontal(classes="row"):
-            yield Label("Resource group ", classes="field-label")
-            yield Select([(g, g) for g in s.resource_groups], value=s.resource_group or Select.NULL,
-                         prompt="Choose a subscription", id="mi-rg", compact=True)
-        with Horizontal(classes="row"):
-            yield Label("Managed inst.  ", classes="field-label")
-            yield Input(placeholder="type to filter", id="mi-filter", compact=True)
-        yield OptionList(id="mi-list", compact=True)
+        yield FilterPicker("Subscription", empty="No subscription is visible to this account.",
+                           noun="subscription", id="mi-sub")
+        yield FilterPicker("Resource group", empty="No resource group in this subscription holds a managed instance.",
+                           noun="resource group", id="mi-rg")
+        yield FilterPicker("Managed inst.", empty="No managed instance in this resource group.",
+                           noun="managed instance", tall=True, id="mi")
         yield Static("", id="mi-detail")
 
     def on_mount(self) -> None:
-        self._fill_instances()
+        s = self.state
+        subs, rgs, mis = self._pickers()
+        if s.subscriptions:
+            subs.set_items(self._sub_items(), s.subscription.subscription_id if s.subscription else None)
+        else:
+            subs.set_note("Sign in to Azure first.")
+        if s.resource_groups or s.subscription is not None:
+            rgs.set_items(self._rg_items(), s.resource_group)
+        else:
+            rgs.set_note("Choose a subscription first.")
+        if s.instances or s.resource_group is not None:
+            mis.set_items(self._mi_items(), s.mi.name if s.mi else None)
+        else:
+            mis.set_note("Choose a resource group first.")
+        self._show_detail()
+
+    def _pickers(self) -> tuple[FilterPicker, FilterPicker, FilterPicker]:
+        return (self.query_one("#mi-sub", FilterPicker), self.query_one("#mi-rg", FilterPicker),
+                self.query_one("#mi", FilterPicker))
+
+    def _sub_items(self) -> list[PickItem]:
+        return [PickItem(x.subscription_id, x.display_name, x.subscription_id) for x in self.state.subscriptions]
+
+    def _rg_items(self) -> list[PickItem]:
+        return [PickItem(g, g) for g in self.state.resource_groups]
+
+    def _mi_items(self) -> list[PickItem]:
+        return [PickItem(mi.name, mi.name, f"{_tier(mi)} · {mi.database_format} · {mi.state}", self.reason(mi))
+                for mi in self.state.instances]
 
     def load(self) -> None:
         """Read subscriptions (after sign-in)."""
+        self._pickers()[0].set_note("◌ Loading subscriptions…")
+
         async def work() -> Any:
             return await self.backend.subscriptions()
         self.run_worker(work(), name="subs", group="mi-subs", exclusive=True, exit_on_error=False)
 
-    @on(Select.Changed, "#mi-sub")
-    def _sub_changed(self, event: Select.Changed) -> None:
-        subs = {x.subscription_id: x for x in self.state.subscriptions}
-        sub = subs.get(str(event.value)) if event.value is not Select.NULL else None
-        if sub is None or (self.state.subscription and sub.subscription_id == self.state.subscription.subscription_id
-                           and self.state.resource_groups):
+    @on(FilterPicker.Picked, "#mi-sub")
+    def _sub_picked(self, event: FilterPicker.Picked) -> None:
+        event.stop()
+        s = self.state
+        sub = next((x for x in s.subscriptions if x.subscription_id == event.key), None)
+        if sub is None or (s.subscription is not None and sub.subscription_id == s.subscription.subscription_id
+                           and s.resource_groups):
             return
-        self.state.subscription = sub
-        self.state.resource_group, self.state.instances = None, []
+        s.subscription, s.resource_groups, s.resource_group, s.instances = sub, [], None, []
+        self._forget_mi()
+        _, rgs, mis = self._pickers()
+        rgs.set_note(f"◌ Loading the resource groups of {sub.display_name}…")
+        mis.set_note("Choose a resource group first.")
 
         async def work() -> Any:
             return await self.backend.resource_groups(sub.subscription_id)
         self.run_worker(work(), name="rgs", group="mi-rgs", exclusive=True, exit_on_error=False)
 
-    @on(Select.Changed, "#mi-rg")
-    def _rg_changed(self, event: Select.Changed) -> None:
-        if event.value is Select.NULL or self.state.subscription is None:
+    @on(FilterPicker.Picked, "#mi-rg")
+    def _rg_picked(self, event: FilterPicker.Picked) -> None:
+        event.stop()
+        s = self.state
+        if s.subscription is None or (event.key == s.resource_group and s.instances):
             return
-        rg = str(event.value)
-        if rg == self.state.resource_group and self.state.instances:
-            return
-        self.state.resource_group = rg
-        sub = self.state.subscription.subscription_id
+        s.resource_group, s.instances = event.key, []
+        self._forget_mi()
+        self._pickers()[2].set_note(f"◌ Loading the managed instances in {event.key}…")
+        sub, rg = s.subscription.subscription_id, event.key
 
         async def work() -> Any:
             return await self.backend.managed_instances(sub, rg)
         self.run_worker(work(), name="mis", group="mi-mis", exclusive=True, exit_on_error=False)
 
-    @on(Input.Changed, "#mi-filter")
-    def _filter(self) -> None:
-        self._fill_instances()
-
-    def _fill_instances(self) -> None:
-        text = self.query_one("#mi-filter", Input).value.strip().lower()
-        ol = self.query_one("#mi-list", OptionList)
-        ol.clear_options()
-        chosen = None
-        for i, mi in enumerate(self.state.instances):
-            if text and text not in mi.name.lower():
-                continue
-            why = self.reason(mi)
-            tier = "GP" if mi.tier == "GeneralPurpose" else "BC" if mi.tier == "BusinessCritical" else mi.tier
-            line = f"{mi.name}  {tier} · {mi.database_format} · {mi.state}"
-            prompt = Text(line) if not why else Text.assemble(line, (f"  ✗ {why}", "dim"))
-            ol.add_option(Option(prompt, id=str(i), disabled=bool(why)))
-            if self.state.mi is not None and mi.name == self.state.mi.name:
-                chosen = ol.option_count - 1
-        if chosen is not None:
-            ol.highlighted = chosen
+    @on(FilterPicker.Picked, "#mi")
+    def _mi_picked(self, event: FilterPicker.Picked) -> None:
+        event.stop()
+        mi = next((m for m in self.state.instances if m.name == event.key), None)
+        if mi is None:
+            return
+        self.state.mi = mi
         self._show_detail()
+        self.post_message(self.Chosen(mi))
+
+    def _forget_mi(self) -> None:
+        """A different subscription or group: the instance chosen before is no longer on offer."""
+        if self.state.mi is not None:
+            self.state.mi = None
+            self._show_detail()
+            self.post_message(WizardPage.NavChanged())
 
     def _show_detail(self) -> None:
         mi = self.state.mi
         self.query_one("#mi-detail", Static).update(
             Text.assemble(("✓ Chosen: ", "bold green"), f"{mi.name} ({mi.fqdn})") if mi else
-            Text("Choose a managed instance (Enter)." if self.state.instances else ""))
-
-    @on(OptionList.OptionSelected, "#mi-list")
-    def _chosen(self, event: OptionList.OptionSelected) -> None:
-        mi = self.state.instances[int(event.option.id or 0)]
-        self.state.mi = mi
-        self._show_detail()
-        self.post_message(self.Chosen(mi))
+            Text("Choose a managed instance: type to filter, ↑/↓, Enter." if self.state.instances else ""))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         name = event.worker.name
         if name not in ("subs", "rgs", "mis") or event.state not in (WorkerState.SUCCESS, WorkerState.ERROR):
             return
         event.stop()
+        subs, rgs, mis = self._pickers()
+        target = {"subs": subs, "rgs": rgs, "mis": mis}[name]
         if event.state == WorkerState.ERROR:
-            self.notify(explain_error(event.worker.error or Exception()), severity="error", timeout=8)
+            error = explain_error(event.worker.error or Exception())
+            target.set_note(error)
+            self.notify(error, severity="error", timeout=8)
             return
         result = event.worker.result
+        s = self.state
         if name == "subs":
-            self.state.subscriptions = list(result)
-            sel = self.query_one("#mi-sub", Select)
-            sel.set_options([(x.display_name, x.subscription_id) for x in self.state.subscriptions])
-            if len(self.state.subscriptions) >= 1:
-                sel.value = self.state.subscriptions[0].subscription_id
+            s.subscriptions = list(result)
+            keep = s.subscription.subscription_id if s.subscription else None
+            subs.set_items(self._sub_items(), keep)
+            if subs.picked is None and s.subscriptions:
+                subs.pick(s.subscriptions[0].subscription_id)  # as SSMS: the first one, change it if needed
         elif name == "rgs":
-            self.state.resource_groups = list(result)
-            sel = self.query_one("#mi-rg", Select)
-            sel.set_options([(g, g) for g in self.state.resource_groups])
-            if len(self.state.resource_groups) == 1:
-                sel.value = self.state.resource_groups[0]
+            s.resource_groups = list(result)
+            rgs.set_items(self._rg_items(), s.resource_group)
+            if rgs.picked is None and len(s.resource_groups) == 1:
+                rgs.pick(s.resource_groups[0])
         else:
-            self.state.instances = list(result)
-            self._fill_instances()
+            s.instances = list(result)
+            mis.set_items(self._mi_items(), s.mi.name if s.mi else None)
+            self._show_detail()
