@@ -97,7 +97,6 @@ async def mi_first(out: Path, counter: list[int]) -> None:
             await d.next_page(pilot, "login_azure")
             await d.pick_instance(pilot, "sqlmi-lab-gp", sign_in=False)
             await d.until(pilot, lambda: w.state.mi_facts is not None, 20, "instance databases")
-            w.query_one("#mi-filter").value = ""
             await pilot.pause(0.2)
             shot("mi-first-login-azure")
             await d.next_page(pilot, "databases")
@@ -105,6 +104,26 @@ async def mi_first(out: Path, counter: list[int]) -> None:
             shot("mi-first-databases")
             await d.next_page(pilot, "replica")
             shot("mi-first-replica")
+
+
+async def network_test(out: Path, counter: list[int]) -> None:
+    """The Network Checker after a run, on a lab SQL Server whose Agent can run PowerShell."""
+    from milink_tui.app import MilinkApp
+    from milink_tui.services.lab_process import LabProcess
+    from milink_tui.services.session import Session
+    from tests.tui import driver as d
+
+    with LabProcess("ready-windows", speed=50) as lab:
+        app = MilinkApp(lab_info=lab.info, session=Session(persist=False))
+        async with app.run_test(size=SIZE) as pilot:
+            w = await d.to_network_page(pilot)
+            await pilot.press("f5")
+            await d.until(pilot, lambda: w.state.network_report is not None and "network" not in w.current_page.busy,
+                          60, "the network test")
+            await pilot.pause(0.3)
+            counter[0] += 1
+            app.save_screenshot(f"{counter[0]:02d}-network-tested.svg", path=str(out))
+            print("  ", f"{counter[0]:02d}-network-tested.svg")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     asyncio.run(sql_first(out, counter))
     print("Managed instance first (mi-primary lab):")
     asyncio.run(mi_first(out, counter))
+    print("Network test (ready-windows lab):")
+    asyncio.run(network_test(out, counter))
     print(f"{counter[0]} screenshots in {out}")
     return 0
 

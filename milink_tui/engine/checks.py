@@ -45,7 +45,9 @@ class CheckResult:
 
     @property
     def blocking(self) -> bool:
-        return self.status == "fail"
+        """A failed network test advises but never blocks: TCP probes have false negatives (ICMP,
+        packet inspection) and the DBA may be opening the ports while the wizard runs."""
+        return self.status == "fail" and self.tab != "network"
 
     @property
     def label(self) -> str:
@@ -338,7 +340,8 @@ def check_network(c: CheckContext) -> list[CheckResult]:
                             "# on the SQL Server host: timeout 5 bash -c '</dev/tcp/<managed instance FQDN>/5022'",
                             tab="network")]
     return [CheckResult("net_test", title, "skip", "not tested yet",
-                        "Run the test on the Network Checker page (it creates, runs and deletes a SQL Agent job).",
+                        "Run the test on the Network Checker page (tick Enable connectivity troubleshooting on Specify "
+                        "Link Options): it creates, runs and deletes a SQL Agent job on SQL Server.",
                         tab="network")]
 
 

@@ -236,3 +236,22 @@ async def create_link_sql_first(pilot: Pilot, databases: list[str], link_name: s
     if shot:
         await _shot(shot, "execute")
     return w
+
+
+async def to_network_page(pilot: Pilot, instance: str = "sqlmi-lab-gp") -> Any:
+    """Home → wizard with connectivity troubleshooting on → … → Network Checker (one database)."""
+    await home_ready(pilot)
+    await pilot.press("n")
+    await until(pilot, lambda: type(pilot.app.screen).__name__ == "WizardScreen", 5, "wizard")
+    w = wizard(pilot)
+    await until(pilot, lambda: w.state.server is not None, 20, "server facts")
+    await next_page(pilot, "options")
+    await pilot.click("#troubleshooting")
+    assert w.state.troubleshooting
+    await next_page(pilot, "requirements")
+    await fix_requirements(pilot)
+    await next_page(pilot, "databases")
+    await choose_databases(pilot, ["SalesDb"])
+    await next_page(pilot, "replica")
+    await pick_instance(pilot, instance)
+    return await next_page(pilot, "network")

@@ -21,24 +21,6 @@ from .conftest import LAB_SPEED
 SIZE = (80, 24)
 
 
-async def to_network_page(pilot) -> object:  # type: ignore[no-untyped-def]
-    await d.home_ready(pilot)
-    await pilot.press("n")
-    await d.until(pilot, lambda: type(pilot.app.screen).__name__ == "WizardScreen", 5, "wizard")
-    w = d.wizard(pilot)
-    await d.until(pilot, lambda: w.state.server is not None, 20, "server facts")
-    await d.next_page(pilot, "options")
-    await pilot.click("#troubleshooting")
-    assert w.state.troubleshooting
-    await d.next_page(pilot, "requirements")
-    await d.fix_requirements(pilot)
-    await d.next_page(pilot, "databases")
-    await d.choose_databases(pilot, ["SalesDb"])
-    await d.next_page(pilot, "replica")
-    await d.pick_instance(pilot, "sqlmi-lab-gp")
-    return await d.next_page(pilot, "network")
-
-
 def row_statuses(table) -> list[str]:  # type: ignore[no-untyped-def]
     return [str(table.get_row(k)[0]) for k in ("net_agent", "net_5022", "net_redirect", "net_inbound")]
 
@@ -63,7 +45,7 @@ async def test_both_directions_run_with_the_managed_instance_login_and_fall_back
         mi = control(lab.info.control_url, "/state")["managed_instances"]["sqlmi-lab-gp"]
         app = MilinkApp(lab_info=lab.info, session=Session(persist=False))
         async with app.run_test(size=SIZE) as pilot:
-            w = await to_network_page(pilot)
+            w = await d.to_network_page(pilot)
             page = w.current_page
             status = page.query_one("#net-status", Static)
             table = page.query_one("#net-table")
@@ -115,7 +97,7 @@ async def test_both_directions_run_with_the_managed_instance_login_and_fall_back
 async def test_bad_redirect_target_is_refused_before_anything_runs(fresh_lab) -> None:
     app = MilinkApp(lab_info=fresh_lab.info, session=Session(persist=False))
     async with app.run_test(size=SIZE) as pilot:
-        w = await to_network_page(pilot)
+        w = await d.to_network_page(pilot)
         page = w.current_page
         page.query_one("#net-redirect", Input).value = "node; Remove-Item C:\\:11002"
         await pilot.click("#net-run")

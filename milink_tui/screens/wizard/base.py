@@ -40,6 +40,7 @@ class WizardPage(VerticalScroll):
     KEY = ""
     TITLE = ""
     HELP = ""
+    FOCUS = ""  # selector of the widget that takes focus on entering (default: the first focusable)
     NEXT_LABEL = "Next"
     CAN_GO_BACK = True
 

@@ -8,9 +8,8 @@ from textual import on
 from textual.app import ComposeResult
 from textual.widgets import RadioSet, Static
 
-from milink_tui.screens.controls import Choice
-
 from milink_tui.engine.versions import MAJOR_NAMES, fmt, support_for
+from milink_tui.screens.controls import Choice
 
 from .base import WizardPage, explain_error
 
@@ -48,10 +47,11 @@ class IntroPage(WizardPage):
         yield Static(INTRO, id="intro-text")
         yield Static("◌ Reading SQL Server…", id="intro-server")
         with RadioSet(id="direction"):
-            yield Choice("SQL Server → managed instance (SQL Server is the initial primary)",
-                              value=not self.state.mi_first, id="dir-sql-first")
-            yield Choice("Managed instance → SQL Server (managed instance is the initial primary)",
-                              value=self.state.mi_first, id="dir-mi-first")
+            yield Choice("SQL Server → managed instance", value=not self.state.mi_first, id="dir-sql-first")
+            yield Choice("Managed instance → SQL Server", value=self.state.mi_first, id="dir-mi-first")
+        yield Static(Text("The first is the initial primary: SQL Server first is the usual migration / DR "
+                          "setup; managed instance first seeds a copy onto SQL Server 2022 CU10+.", style="dim"),
+                     id="intro-direction-note")
         yield Static("", id="intro-reason")
 
     def enter(self) -> None:

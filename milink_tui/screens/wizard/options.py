@@ -8,10 +8,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Checkbox, Input, Label, Static
 
-from milink_tui.screens.controls import Tick
-
 from milink_tui.engine.plan import LINK_NAME
 from milink_tui.engine.versions import support_for
+from milink_tui.screens.controls import Tick
 
 from .base import WizardPage
 
@@ -42,10 +41,13 @@ class OptionsPage(WizardPage):
             yield Input(self.state.link_name, placeholder="DAG_<database> (default)", id="link-name", compact=True,
                         max_length=128)
         yield Static("", id="link-name-note")
-        yield Tick("Enable connectivity troubleshooting (adds the Network Checker page)",
-                       value=self.state.troubleshooting, id="troubleshooting", compact=True)
-        yield Tick("Two-way disaster recovery (fail over to the managed instance and back)",
-                       value=self.state.two_way, id="two-way", compact=True)
+        yield Tick("Enable connectivity troubleshooting", value=self.state.troubleshooting, id="troubleshooting",
+                   compact=True)
+        yield Static(Text("Adds the Network Checker page: the ports to open, and a test run from SQL Server.",
+                          style="dim"), classes="option-note")
+        yield Tick("Two-way disaster recovery", value=self.state.two_way, id="two-way", compact=True)
+        yield Static(Text("Fail over to the managed instance and back (failover mode Manual).", style="dim"),
+                     classes="option-note")
         yield Static("", id="two-way-reason")
 
     def enter(self) -> None:

@@ -44,6 +44,7 @@ DBA does in Configuration Manager. **Re-run validation** (F5) reads the server a
 
 class RequirementsPage(WizardPage):
     KEY = "requirements"
+    FOCUS = "#req-server"  # the checklist: arrow keys walk the rows straight away
     TITLE = "Requirements"
     HELP = HELP
 
@@ -78,8 +79,8 @@ class RequirementsPage(WizardPage):
     def _loaded(self, facts) -> None:  # type: ignore[no-untyped-def]
         self.state.server = facts
         ctx = CheckContext(server=facts, direction=self.state.direction, two_way=self.state.two_way,
-                           now=self.backend.now())
-        self.state.checks = [r for r in run_checks(ctx) if r.tab in ("server", "ag")]
+                           now=self.backend.now(), network=self.state.network_report)
+        self.state.checks = [r for r in run_checks(ctx) if r.tab in ("server", "ag", "network")]
         self._redraw()
 
     def _failed(self, exc: BaseException) -> None:
@@ -87,7 +88,7 @@ class RequirementsPage(WizardPage):
 
     def _redraw(self) -> None:
         checks = self.state.checks
-        self.query_one("#req-server", CheckTable).show([r for r in checks if r.tab == "server"])
+        self.query_one("#req-server", CheckTable).show([r for r in checks if r.tab in ("server", "network")])
         self.query_one("#req-ag", CheckTable).show([r for r in checks if r.tab == "ag"])
         blocked = blocking(checks)
         warns = [r for r in checks if r.status == "warn"]

@@ -131,6 +131,11 @@ class WizardScreen(Screen[None]):
         page = self.current_page
         if page is None:
             return
+        if page.FOCUS:
+            wanted = page.query(page.FOCUS).first(None)
+            if wanted is not None and wanted.focusable and wanted.display:
+                wanted.focus()
+                return
         for widget in page.query("*"):
             if widget.focusable and widget.display and not widget.disabled:
                 widget.focus()

@@ -3,6 +3,7 @@ subscription → resource group → managed instance pickers, and small confirm/
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,6 +44,19 @@ def looks_like_code(text: str) -> bool:
     return any(w in text for w in words)
 
 
+_POWERSHELL = re.compile(r"\b(?:New|Set|Get|Remove|Add|Start|Test)-[A-Z][A-Za-z]+\b|^tnc\b", re.M)
+_SHELL = re.compile(r"^\s*(?:(?:sudo|az|ufw|systemctl|timeout|iptables|firewall-cmd)\b|# )", re.M)
+
+
+def remediation_lexer(text: str) -> str:
+    """PowerShell, a Linux shell, or T-SQL: remediations are one of the three."""
+    if _POWERSHELL.search(text):
+        return "powershell"
+    if _SHELL.search(text):
+        return "bash"
+    return "tsql"
+
+
 def detail_renderable(r: CheckResult, extra: str = "") -> Group:
     """Evidence, explanation, remediation (highlighted when it is a script) and the doc link."""
     parts: list[Any] = [Text.assemble((r.label, STATUS_STYLE.get(r.status, "")), "  ", (r.title, "bold")),
@@ -51,8 +65,8 @@ def detail_renderable(r: CheckResult, extra: str = "") -> Group:
     if r.remediation:
         parts.append(Text("Remediation:", style="bold"))
         if looks_like_code(r.remediation):
-            lexer = "bash" if r.remediation.startswith("sudo") else "tsql"
-            parts.append(Syntax(r.remediation, lexer, word_wrap=True, theme="ansi_dark", background_color="default"))
+            parts.append(Syntax(r.remediation, remediation_lexer(r.remediation), word_wrap=True, theme="ansi_dark",
+                                background_color="default"))
         else:
             parts.append(Text(r.remediation))
     if extra:
