@@ -40,3 +40,12 @@ def lab_factory() -> Iterator:
     yield start
     for lab in started:
         lab.stop()
+
+
+@pytest.fixture(scope="module")
+def windows_lab() -> Iterator[LabProcess]:
+    """A ``ready-windows`` lab (its Agent runs PowerShell job steps), shared by a module's tests."""
+    lab = LabProcess("ready-windows", speed=10)
+    lab.start()
+    yield lab
+    lab.stop()

@@ -29,11 +29,8 @@ from milink_tui.services.lab_process import LabProcess, control
 
 
 @pytest.fixture(scope="module")
-def lab():
-    lab = LabProcess("ready-windows", speed=10)
-    lab.start()
-    yield lab
-    lab.stop()
+def lab(windows_lab: LabProcess) -> LabProcess:
+    return windows_lab
 
 
 @contextlib.asynccontextmanager

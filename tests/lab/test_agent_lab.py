@@ -24,11 +24,8 @@ SELECT @RunStatus AS run_status"""
 
 
 @pytest.fixture(scope="module")
-def lab():
-    lab = LabProcess("ready-windows", speed=10)
-    lab.start()
-    yield lab
-    lab.stop()
+def lab(windows_lab: LabProcess) -> LabProcess:
+    return windows_lab
 
 
 def connect(lab: LabProcess) -> pyodbc.Connection:

@@ -15,21 +15,27 @@ from milink_tui.services.session import Session
 from . import driver as d
 
 
-async def test_entra_in_the_connect_dialog_signs_in_then_connects(fresh_lab) -> None:
+async def entra_dialog(app, pilot, session, info):  # type: ignore[no-untyped-def]
+    """The Connect dialog filled in for the lab SQL Server with Microsoft Entra authentication."""
     from milink_tui.screens.connect import ConnectDialog
+
+    await app.push_screen(ConnectDialog(session))
+    dialog = app.screen
+    dialog.query_one("#cx-server", Input).value = "localhost"
+    dialog.query_one("#cx-port", Input).value = str(info.sql["port"])
+    dialog.query_one("#cx-auth", Select).value = "entra"
+    dialog.query_one("#cx-trust").value = True
+    await pilot.pause()
+    return dialog
+
+async def test_entra_in_the_connect_dialog_signs_in_then_connects(fresh_lab) -> None:
 
     info = fresh_lab.info
     session = Session(persist=False)
     session.attach_lab(info)  # the lab's cloud and sign-in defaults, but not signed in yet
     app = MilinkApp(session=session)
     async with app.run_test(size=(80, 24)) as pilot:
-        await app.push_screen(ConnectDialog(session))
-        dialog = app.screen
-        dialog.query_one("#cx-server", Input).value = "localhost"
-        dialog.query_one("#cx-port", Input).value = str(info.sql["port"])
-        dialog.query_one("#cx-auth", Select).value = "entra"
-        dialog.query_one("#cx-trust").value = True
-        await pilot.pause()
+        dialog = await entra_dialog(app, pilot, session, info)
         assert not dialog.query_one("#cx-user-row").display and not dialog.query_one("#cx-password-row").display
         note = dialog.query_one("#cx-entra-note")
         assert note.display and "sign in to Azure first" in str(note.render())
@@ -53,7 +59,6 @@ async def test_entra_in_the_connect_dialog_signs_in_then_connects(fresh_lab) -> 
 async def test_entra_refused_by_the_server_is_explained(fresh_lab) -> None:
     """A token the server refuses (a cloud whose SQL scope is wrong) comes back as cause + fix."""
     from milink_tui.clients import auth
-    from milink_tui.screens.connect import ConnectDialog
 
     info = fresh_lab.info
     session = Session(persist=False)
@@ -63,13 +68,7 @@ async def test_entra_refused_by_the_server_is_explained(fresh_lab) -> None:
         await session.sign_in(session.default_sign_in())
         session.azure.session.cloud = auth.Cloud.lab(info.arm["base_url"], info.entra["authority"],
                                                      sql_scope="https://management.azure.com/.default")
-        await app.push_screen(ConnectDialog(session))
-        dialog = app.screen
-        dialog.query_one("#cx-server", Input).value = "localhost"
-        dialog.query_one("#cx-port", Input).value = str(info.sql["port"])
-        dialog.query_one("#cx-auth", Select).value = "entra"
-        dialog.query_one("#cx-trust").value = True
-        await pilot.pause()
+        dialog = await entra_dialog(app, pilot, session, info)
         await pilot.press("f5")
         result = dialog.query_one("#cx-result")
         await d.until(pilot, lambda: "Testing" not in str(result.render()), 30, "the refusal")
