@@ -160,3 +160,28 @@ async def test_replica_page_filters_each_picker_and_loads_the_next(tmp_path) -> 
         # a different resource group forgets the instance chosen in the other one
         await d.filter_pick(pilot, "mi-rg", "dr", "rg-dr")
         await d.until(pilot, lambda: state.mi is None, 5, "instance forgotten")
+
+
+async def test_replica_page_is_keyboard_first_once_signed_in() -> None:
+    """Signed in, the keyboard lands in the first picker still to choose, and a pick made there
+    moves on to the next one: typing and Enter alone reach an instance."""
+    backend = ManySubscriptions()
+    backend.release.set()
+    state = WizardState(server=fakes.ready_server(), selected=["SalesDb"], identity=backend.signed_in)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        w = WizardScreen(backend, state=state, start_at="replica")
+        await app.push_screen(w)
+        page = w.current_page
+        rgs = page.query_one("#mi-rg", FilterPicker)
+        await d.until(pilot, lambda: len(rgs.items) == 4, 5, "resource groups of the first subscription")
+        await w.show_page("databases")  # come back: focus is placed on arrival
+        await w.show_page("replica")
+        await pilot.pause()
+        assert app.focused is w.current_page.query_one("#mi-rg-filter", Input)
+        await pilot.press(*"milink", "enter")
+        await d.until(pilot, lambda: state.resource_group == "rg-milink-lab", 5, "group picked")
+        assert app.focused is w.current_page.query_one("#mi-filter", Input)
+        await d.until(pilot, lambda: len(w.current_page.query_one("#mi", FilterPicker).items) == 2, 5, "instances")
+        await pilot.press(*"gp", "enter")
+        await d.until(pilot, lambda: state.mi is not None and state.mi.name == "sqlmi-lab-gp", 5, "instance chosen")

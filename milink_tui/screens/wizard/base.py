@@ -57,6 +57,10 @@ class WizardPage(VerticalScroll):
 
     # ------------------------------------------------------------- hooks
 
+    def focus_target(self) -> str:
+        """Selector of the widget that takes focus on entering (empty: the first focusable)."""
+        return self.FOCUS
+
     def enter(self) -> None:
         """Called every time the page becomes visible."""
 

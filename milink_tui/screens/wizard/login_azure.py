@@ -53,6 +53,12 @@ class LoginAzurePage(WizardPage):
             return f"update policy {mi.database_format}; needs {wanted}"
         return None
 
+    def focus_target(self) -> str:
+        """Signed in: the first picker still to choose, not the sign-in method."""
+        if self.backend.identity() is not None:
+            return self.query_one(MiPicker).next_to_pick()
+        return self.FOCUS
+
     def enter(self) -> None:
         if self.backend.identity() is not None and not self.state.subscriptions:
             self.query_one(MiPicker).load()

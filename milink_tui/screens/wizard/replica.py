@@ -167,6 +167,12 @@ class ReplicaPage(WizardPage):
             yield MiPicker(self.backend, self.state, sql_first_reason, id="replica-picker")
         yield EndpointTabs(self)
 
+    def focus_target(self) -> str:
+        """Signed in: the first picker still to choose, not the sign-in method."""
+        if not self.state.mi_first and self.backend.identity() is not None:
+            return self.query_one(MiPicker).next_to_pick()
+        return self.FOCUS
+
     def enter(self) -> None:
         if self.state.mi_first:
             s = self.state

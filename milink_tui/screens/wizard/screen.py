@@ -131,8 +131,9 @@ class WizardScreen(Screen[None]):
         page = self.current_page
         if page is None:
             return
-        if page.FOCUS:
-            wanted = page.query(page.FOCUS).first(None)
+        target = page.focus_target()
+        if target:
+            wanted = page.query(target).first(None)
             if wanted is not None and wanted.focusable and wanted.display:
                 wanted.focus()
                 return

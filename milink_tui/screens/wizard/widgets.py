@@ -542,6 +542,13 @@ class MiPicker(Vertical):
             mis.set_note("Choose a resource group first.")
         self._show_detail()
 
+    def next_to_pick(self) -> str:
+        """Selector of the first picker still waiting for a pick (where the keyboard should be)."""
+        for picker in self._pickers():
+            if picker.picked is None:
+                return f"#{picker.id}-filter"
+        return f"#{self._pickers()[-1].id}-filter"
+
     def _pickers(self) -> tuple[FilterPicker, FilterPicker, FilterPicker]:
         return (self.query_one("#mi-sub", FilterPicker), self.query_one("#mi-rg", FilterPicker),
                 self.query_one("#mi", FilterPicker))
@@ -575,6 +582,7 @@ class MiPicker(Vertical):
         s.subscription, s.resource_groups, s.resource_group, s.instances = sub, [], None, []
         self._forget_mi()
         _, rgs, mis = self._pickers()
+        self._advance_focus(event.control, rgs)
         rgs.set_note(f"◌ Loading the resource groups of {sub.display_name}…")
         mis.set_note("Choose a resource group first.")
 
@@ -590,6 +598,7 @@ class MiPicker(Vertical):
             return
         s.resource_group, s.instances = event.key, []
         self._forget_mi()
+        self._advance_focus(event.control, self._pickers()[2])
         self._pickers()[2].set_note(f"◌ Loading the managed instances in {event.key}…")
         sub, rg = s.subscription.subscription_id, event.key
 
@@ -606,6 +615,11 @@ class MiPicker(Vertical):
         self.state.mi = mi
         self._show_detail()
         self.post_message(self.Chosen(mi))
+
+    def _advance_focus(self, picked: FilterPicker, following: FilterPicker) -> None:
+        """A pick made at the keyboard moves on to the next picker (a pick made for the user does not)."""
+        if picked.has_focus_within:
+            self.query_one(f"#{following.id}-filter").focus()
 
     def _forget_mi(self) -> None:
         """A different subscription or group: the instance chosen before is no longer on offer."""
