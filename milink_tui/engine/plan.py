@@ -144,3 +144,8 @@ def validate(plan: LinkPlan, existing_links: list[str] = (), existing_ags: list[
         raise PlanError("The certificate name must not contain '\\'.")
     if plan.direction == "mi-first" and plan.failover_mode != "Manual":
         raise PlanError("A link with the managed instance as initial primary is two-way: failover mode Manual.")
+
+
+def count_of(n: int, noun: str) -> str:
+    """``1 link``, ``2 links``: counts read as English on every screen and script header."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -3,6 +3,8 @@ highlighted, and saved to files the user names. Scripts never contain a secret."
 
 from __future__ import annotations
 
+from milink_tui.engine.plan import count_of
+
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -68,7 +70,7 @@ class ScriptViewer(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog script-dialog"):
-            yield Label(f"Scripts — {len(self.plan.links)} link(s) to {self.plan.mi.name}", classes="dialog-title")
+            yield Label(f"Scripts — {count_of(len(self.plan.links), 'link')} to {self.plan.mi.name}", classes="dialog-title")
             with TabbedContent(id="script-tabs"):
                 for title, name, lexer, _suffix in TABS:
                     with TabPane(title, id=f"script-{lexer}"):

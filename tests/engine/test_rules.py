@@ -165,3 +165,10 @@ def test_quote_name_refuses_impossible_names() -> None:
     for bad in ("", "x" * 129, "a\x00b"):
         with pytest.raises(tsql.UnsafeName):
             tsql.quote_name(bad)
+
+
+def test_counts_read_as_english() -> None:
+    from milink_tui.engine.plan import count_of
+
+    assert count_of(1, "link") == "1 link"
+    assert [count_of(n, "step") for n in (0, 2)] == ["0 steps", "2 steps"]

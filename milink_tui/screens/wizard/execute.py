@@ -3,6 +3,8 @@ resume or roll back after a failure — the journal makes both exact."""
 
 from __future__ import annotations
 
+from milink_tui.engine.plan import count_of
+
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -208,7 +210,7 @@ class ExecutePage(WizardPage):
         if name == "rollback":
             if event.state == WorkerState.SUCCESS:
                 self.state.run_outcome = "rolled-back"
-                self.notify(f"↺ Rolled back {len(event.worker.result or [])} step(s) this run created.")
+                self.notify(f"↺ Rolled back {count_of(len(event.worker.result or []), 'step')} this run created.")
             else:
                 self.state.run_outcome = "failed"
                 self.notify(explain_error(event.worker.error or Exception("rollback failed")), severity="error")

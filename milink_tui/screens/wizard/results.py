@@ -3,6 +3,8 @@ completes; the dashboard)."""
 
 from __future__ import annotations
 
+from milink_tui.engine.plan import count_of
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -69,8 +71,8 @@ class ResultsPage(WizardPage):
         counts = self.state.step_counts
         done, present = counts.get("done", 0), counts.get("skipped", 0)
         if plan is not None:
-            head = (f"✓ {len(plan.links)} link(s) between SQL Server {plan.sql_server_name} and {plan.mi.name}. "
-                    f"{done} step(s) done, {present} already in place.")
+            head = (f"✓ {count_of(len(plan.links), 'link')} between SQL Server {plan.sql_server_name} and "
+                    f"{plan.mi.name}. {count_of(done, 'step')} done, {present} already in place.")
             self.query_one("#res-summary", Static).update(Text(head))
             first = plan.links[0].database if plan.links else "<db>"
             where = "SQL Server" if plan.direction == "sql-first" else plan.mi.name

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from milink_tui.engine.plan import count_of
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -29,7 +31,7 @@ key password is the sqlcmd variable `$(MasterKeyPassword)`.
 def plan_tree(tree: Tree, plan: LinkPlan) -> None:
     """Fill ``tree`` with the plan: SQL Server steps, managed instance steps, then the links."""
     tree.clear()
-    tree.root.set_label(Text(f"{len(plan.links)} link(s): SQL Server {plan.sql_server_name} "
+    tree.root.set_label(Text(f"{count_of(len(plan.links), 'link')}: SQL Server {plan.sql_server_name} "
                              f"{'←' if plan.direction == 'mi-first' else '→'} {plan.mi.name}", style="bold"))
     steps = build_steps(plan)
     sql_role = "secondary" if plan.direction == "mi-first" else "initial primary"

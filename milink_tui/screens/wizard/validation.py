@@ -3,6 +3,8 @@ In-Memory OLTP versus tier, sysadmin, TDE, link name free, update policy, link l
 
 from __future__ import annotations
 
+from milink_tui.engine.plan import count_of
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -156,5 +158,5 @@ class ValidationPage(WizardPage):
             return "Validating…"
         bad = blocking(self.state.validation)
         if bad:
-            return f"{len(bad)} validation failure(s): " + ", ".join(r.title for r in bad)
+            return f"{count_of(len(bad), 'validation failure')}: " + ", ".join(r.title for r in bad)
         return None
