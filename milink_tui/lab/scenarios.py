@@ -296,10 +296,19 @@ def scale(world: World, links: int = 500, instances: int = 5) -> None:
 def set_platform(inst: SqlInstance, platform: str) -> None:
     """Move the simulated SQL Server to another host OS (what @@VERSION and the DMVs report)."""
     inst.host_platform = platform  # type: ignore[assignment]
+    linux_dir = "/var/opt/mssql/data/"
+    major = inst.version.split(".")[0]
+    windows_dir = f"C:\\Program Files\\Microsoft SQL Server\\MSSQL{major}.MSSQLSERVER\\MSSQL\\DATA\\"
     if platform == "Windows":
         inst.host_distribution, inst.host_release = "Windows Server 2022 Datacenter", "10.0"
+        old, new = linux_dir, windows_dir
     else:
         inst.host_distribution, inst.host_release = "Ubuntu", "22.04"
+        old, new = windows_dir, linux_dir
+    for db in inst.databases.values():  # files live where that OS's setup puts them
+        for f in db.files:
+            if f.physical_name.startswith(old):
+                f.physical_name = new + f.physical_name[len(old):]
 
 
 def ready_windows(world: World) -> None:

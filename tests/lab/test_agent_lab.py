@@ -127,3 +127,12 @@ async def test_network_checker_stops_a_timed_out_job_before_deleting_it(lab: Lab
     stops = [messages for text, messages in recording.batches if "sp_stop_job" in text]
     assert stops and any("Job 'TestMILinkConnection' stopped successfully." in m for m in stops[0])
     assert report.job_deleted and left.first.rows[0][0] == 0
+
+
+def test_a_windows_host_keeps_its_files_where_windows_setup_puts_them(lab: LabProcess) -> None:
+    with connect(lab) as cn:
+        names = [r[0] for r in cn.execute("SELECT physical_name FROM sys.master_files WHERE database_id > 4")]
+        platform = cn.execute("SELECT host_platform FROM sys.dm_os_host_info").fetchone()[0]
+    assert platform == "Windows"
+    assert names and all(n.startswith("C:\\Program Files\\Microsoft SQL Server\\MSSQL16.MSSQLSERVER\\MSSQL\\DATA\\")
+                         for n in names), names
