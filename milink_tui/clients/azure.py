@@ -638,17 +638,25 @@ class AzureClient:
 
         Same pipeline (auth, retries, transport, logging) and the same flattened dicts, but no
         SDK models: building them and turning them back into dicts cost ~0.6 ms per link —
-        300 ms per refresh at 500 links — and a live view only wants the wire fields.
+        300 ms per refresh at 500 links — and a live view only wants the wire fields. Pages are
+        parsed with orjson when it is installed (~2.5x the standard parser on these pages; the
+        dashboard reads 10 pages a second at 500 links), else with ``json``, and each item is
+        flattened in place: the parsed page is ours, so no second dict per link.
         """
         from azure.core.rest import HttpRequest
         from azure.mgmt.sql.operations._operations import (
             build_distributed_availability_groups_list_by_instance_request as build_request,
         )
 
+        try:
+            from orjson import loads
+        except ImportError:  # optional speed-up: the standard parser gives the same dicts
+            loads = json.loads
         sql = self._sql(mi)
         request: HttpRequest | None = build_request(mi.resource_group, mi.name, mi.subscription_id,
                                                     api_version=sql._config.api_version)
         out = RawList([], 0)
+        items = out.items
         with _mapped(f"List links on {mi.name}", f"Managed instance '{mi.name}'"):
             while request is not None:
                 # stream=True: otherwise the SDK decodes every page to text once more for itself
@@ -657,11 +665,18 @@ class AzureClient:
                 body = await response.read()
                 response.raise_for_status()
                 try:
-                    page = json.loads(body)
+                    try:
+                        page = loads(body)
+                    except ValueError:  # what orjson refuses and json takes (e.g. a UTF-16 body)
+                        page = json.loads(body)
                 except ValueError:  # a proxy's HTML page, a truncated body: say so, not a parser trace
                     raise AzureError(f"List links on {mi.name}: Azure answered with something that is not JSON",
                                      status=response.status_code, cause=SERVER, retryable=True) from None
-                out.items.extend(flat(item) for item in page.get("value") or ())
+                for item in page.get("value") or ():
+                    props = item.pop("properties", None)  # what flat() does, without copying the item
+                    if props:
+                        item.update(props)
+                    items.append(item)
                 next_link = page.get("nextLink")
                 request = HttpRequest("GET", next_link) if next_link else None
         return out

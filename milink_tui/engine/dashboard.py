@@ -12,9 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
+import operator
 import re
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,46 +137,111 @@ def _mi_from_url(url: str | None) -> str | None:
     return m.group(1) if m else None
 
 
-def normalize_sql(sets: list[list[dict[str, Any]]], at: dt.datetime, fallback_server: str) -> SourceReport:
-    """The dashboard.sql batch (links; seeding; endpoint certificate; server name) as one report."""
-    rows = sets[0] if sets else []
-    seeding = {str(r.get("local_database_name") or "").lower(): r for r in (sets[1] if len(sets) > 1 else [])}
-    certs = sets[2] if len(sets) > 2 else []
-    meta = (sets[3][0] if len(sets) > 3 and sets[3] else {})
+# the columns of dashboard.sql's first result set that a report uses, in the order normalize_sql unpacks them
+_SQL_LINK_COLUMNS = (
+    "link_name", "database_name", "log_send_rate", "redo_rate", "primary_commit_time", "secondary_commit_time",
+    "log_send_queue_size", "redo_queue_size", "secondary_lag_seconds", "end_of_log_lsn", "last_hardened_lsn",
+    "local_role", "connected_state", "replica_health", "last_connect_error_number",
+    "last_connect_error_description", "remote_member", "remote_url", "availability_mode_desc", "sync_state",
+    "local_sync_state", "sync_health",
+)
+
+
+def _columns_rows(result: Any) -> tuple[list[str], list[Sequence[Any]]]:
+    """A result set as (column names, row tuples): a ``ResultSet`` as it is, a list of dicts turned into one."""
+    columns = getattr(result, "columns", None)
+    if columns is not None:
+        return list(columns), result.rows
+    dicts = list(result or ())
+    names = list(dict.fromkeys(k for d in dicts for k in d))
+    return names, [tuple(d.get(k) for k in names) for d in dicts]
+
+
+def _picker(columns: list[str], rows: list[Sequence[Any]], wanted: Sequence[str]) -> tuple[Any, list[Sequence[Any]]]:
+    """One ``itemgetter`` for the ``wanted`` columns (looked up once per result set, not per row).
+
+    A column the answer lacks reads as None, as ``dict.get`` did: its rows get a trailing None.
+    """
+    index = {c: i for i, c in enumerate(columns)}
+    missing = len(columns)
+    if any(w not in index for w in wanted):
+        rows = [(*r, None) for r in rows]
+    picks = [index.get(w, missing) for w in wanted]
+    return operator.itemgetter(*picks), rows
+
+
+def _sql_time(value: Any) -> dt.datetime | None:
+    """:func:`as_utc` with its commonest cases inline (a naive DMV datetime; None)."""
+    if value is None:
+        return None
+    if type(value) is dt.datetime and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return as_utc(value)
+
+
+def normalize_sql(sets: Sequence[Any], at: dt.datetime, fallback_server: str) -> SourceReport:
+    """The dashboard.sql batch (links; seeding; endpoint certificate; server name) as one report.
+
+    ``sets`` are the batch's result sets: ``ResultSet`` objects (column names + row tuples, as the
+    driver returns them: no dict per row, 500 rows a second) or lists of dicts (tests, fixtures).
+    """
+    parts = [_columns_rows(s) for s in sets]
+    columns, rows = parts[0] if parts else ([], [])
+    seeding: dict[str, dict[str, Any]] = {}
+    if len(parts) > 1 and parts[1][1]:
+        seed_cols, seed_rows = parts[1]
+        for row in seed_rows:
+            r = dict(zip(seed_cols, row, strict=False))
+            seeding[str(r.get("local_database_name") or "").lower()] = r
+    certs = [dict(zip(parts[2][0], row, strict=False)) for row in parts[2][1]] if len(parts) > 2 else []
+    meta = dict(zip(parts[3][0], parts[3][1][0], strict=False)) if len(parts) > 3 and parts[3][1] else {}
     server = str(meta.get("server_name") or fallback_server)
     server_time = as_utc(meta.get("now_utc"))
     cert_expiry = min((as_utc(c.get("expiry_date")) for c in certs if c.get("expiry_date")), default=None)
     links: dict[str, dict[str, Any]] = {}
-    for r in rows:
-        name = str(r.get("link_name") or "")
+    if not rows:
+        return SourceReport(f"sql:{server}", "sql", at, links, server_time=server_time)
+    pick, rows = _picker(columns, rows, _SQL_LINK_COLUMNS)
+    num, when, mi_of, datetime, none = _num, _sql_time, _mi_from_url, dt.datetime, None
+    for row in rows:
+        (name, db, send_rate, redo_rate, primary_commit, secondary_commit, send_q, redo_q, lag, end_lsn,
+         hardened_lsn, role, connected, replica_health, error_number, error_text, remote_member, remote_url,
+         mode, sync_state, local_sync_state, sync_health) = pick(row)
+        name = str(name or "")
         if not name:
             continue
-        db = r.get("database_name")
         seed = seeding.get(str(db or "").lower()) if seeding else None
         # what moves on a busy link comes first: DashboardModel.apply compares each link with the
         # last answer, and a comparison stops at the first difference
         d = {
-            "send_rate_kbs": _num(r.get("log_send_rate")), "redo_rate_kbs": _num(r.get("redo_rate")),
-            "primary_commit_time": as_utc(r.get("primary_commit_time")),
-            "secondary_commit_time": as_utc(r.get("secondary_commit_time")),
-            "send_queue_kb": _num(r.get("log_send_queue_size")), "redo_queue_kb": _num(r.get("redo_queue_size")),
-            "lag_seconds": _num(r.get("secondary_lag_seconds")),
-            "end_of_log_lsn": None if r.get("end_of_log_lsn") is None else str(r["end_of_log_lsn"]),
-            "last_hardened_lsn": None if r.get("last_hardened_lsn") is None else str(r["last_hardened_lsn"]),
-            "database": db, "sql_server": server, "role": r.get("local_role"),
-            "connected_state": r.get("connected_state"), "replica_health": r.get("replica_health"),
-            "connect_error": (f"{r['last_connect_error_number']}: {r.get('last_connect_error_description') or ''}"
-                              .strip(": ") if r.get("last_connect_error_number") else None),
-            "remote_member": r.get("remote_member"), "mi": _mi_from_url(r.get("remote_url")),
-            "availability_mode": r.get("availability_mode_desc"),
-            "sync_state": r.get("sync_state") or r.get("local_sync_state"), "sync_health": r.get("sync_health"),
+            "send_rate_kbs": float(send_rate) if type(send_rate) is int else num(send_rate),
+            "redo_rate_kbs": float(redo_rate) if type(redo_rate) is int else num(redo_rate),
+            "primary_commit_time": (primary_commit.replace(tzinfo=UTC) if type(primary_commit) is datetime
+                                    and primary_commit.tzinfo is none else when(primary_commit)),
+            "secondary_commit_time": (secondary_commit.replace(tzinfo=UTC) if type(secondary_commit) is datetime
+                                      and secondary_commit.tzinfo is none else when(secondary_commit)),
+            "send_queue_kb": float(send_q) if type(send_q) is int else num(send_q),
+            "redo_queue_kb": float(redo_q) if type(redo_q) is int else num(redo_q),
+            "lag_seconds": float(lag) if type(lag) is int else num(lag),
+            "end_of_log_lsn": None if end_lsn is None else str(end_lsn),
+            "last_hardened_lsn": None if hardened_lsn is None else str(hardened_lsn),
+            "database": db, "sql_server": server, "role": role,
+            "connected_state": connected, "replica_health": replica_health,
+            "connect_error": (f"{error_number}: {error_text or ''}".strip(": ") if error_number else None),
+            "remote_member": remote_member, "mi": mi_of(remote_url),
+            "availability_mode": mode,
+            "sync_state": sync_state or local_sync_state, "sync_health": sync_health,
             "cert_expiry": cert_expiry,
         }
         if seed:
-            d["seeding_done_bytes"] = _num(seed.get("transferred_size_bytes"))
-            d["seeding_total_bytes"] = _num(seed.get("database_size_bytes"))
-            d["seeding_rate_bps"] = _num(seed.get("transfer_rate_bytes_per_second"))
-        links.setdefault(name, {"databases": []})["databases"].append(d)
+            d["seeding_done_bytes"] = num(seed.get("transferred_size_bytes"))
+            d["seeding_total_bytes"] = num(seed.get("database_size_bytes"))
+            d["seeding_rate_bps"] = num(seed.get("transfer_rate_bytes_per_second"))
+        link = links.get(name)
+        if link is None:
+            links[name] = {"databases": [d]}
+        else:
+            link["databases"].append(d)
     return SourceReport(f"sql:{server}", "sql", at, links, server_time=server_time)
 
 
@@ -277,6 +343,7 @@ class LinkView:
 
     A view whose inputs did not change is kept (the same object, with fresh ages) rather than
     rebuilt, so ``is`` tells a screen that nothing it shows for the link has changed.
+    :func:`build_view` passes the fields positionally, in this order (a test pins it).
     """
 
     name: str
@@ -347,35 +414,57 @@ def _finite(v: float | None) -> float | str | None:
     return "infinite" if math.isinf(v) else round(v, 1)
 
 
+# a SQL database entry's fields in one C call (normalize_sql always writes every one of them)
+_SQL_DB = operator.itemgetter(
+    "database", "sql_server", "mi", "sync_state", "role", "connect_error", "connected_state", "sync_health",
+    "send_queue_kb", "redo_queue_kb", "send_rate_kbs", "redo_rate_kbs", "lag_seconds",
+    "primary_commit_time", "secondary_commit_time", "cert_expiry",
+)
+
+
+def _aware(value: Any) -> dt.datetime | None:
+    """:func:`as_utc`, returning at once what normalize_sql already made aware UTC."""
+    if value is None or (type(value) is dt.datetime and value.tzinfo is UTC):
+        return value
+    return as_utc(value)
+
+
 def build_view(name: str, sql: SideState | None, arm: SideState | None, now: dt.datetime,
                thresholds: Thresholds) -> LinkView:
-    """Merge one link's two sides and derive its figures."""
+    """Merge one link's two sides and derive its figures.
+
+    This runs for every changed link on every refresh (500 links, all busy: every one), so
+    the usual link (one database a side) takes a straight path, and the figures come from
+    the plain-argument forms in :mod:`metrics` (no sample object per link).
+    """
     sdbs: list[dict[str, Any]] = (sql.data.get("databases") if sql else None) or []
     adbs: list[dict[str, Any]] = (arm.data.get("databases") if arm else None) or []
-    # one pass per side (this runs for every changed link on every refresh: 500 links must stay cheap)
     names: list[str] = []
     sql_server = mi = sync_state = role = link_error = replica_state = None
     connected: bool | None = None
     worst_health = 3
     send_q = redo_q = send_r = redo_r = lag = done = total = rate = arm_pct = None
     primary_commit = secondary_commit = cert_expiry = None
+    fields = None
     if len(sdbs) == 1:  # the usual link: one database, no totals to add up
         d = sdbs[0]
-        g = d.get
-        if g("database"):
-            names.append(str(d["database"]))
-        sql_server, mi, sync_state, role, link_error = (g("sql_server"), g("mi"), g("sync_state"), g("role"),
-                                                        g("connect_error"))
-        cs = g("connected_state")
+        try:
+            fields = _SQL_DB(d)
+        except KeyError:  # a hand-made or old recorded report: the general path below
+            fields = None
+    if fields is not None:
+        (database0, sql_server, mi, sync_state, role, link_error, cs, health, send_q, redo_q, send_r, redo_r,
+         lag, primary_commit, secondary_commit, cert_expiry) = fields
+        if database0:
+            names.append(str(database0))
         if cs:
             connected = cs == "CONNECTED"
-        worst_health = _HEALTH_ORDER.get(g("sync_health"), 3)
-        send_q, redo_q, send_r, redo_r, lag = (g("send_queue_kb"), g("redo_queue_kb"), g("send_rate_kbs"),
-                                               g("redo_rate_kbs"), g("lag_seconds"))
-        done, total, rate = g("seeding_done_bytes"), g("seeding_total_bytes"), g("seeding_rate_bps")
-        primary_commit = as_utc(g("primary_commit_time"))
-        secondary_commit = as_utc(g("secondary_commit_time"))
-        cert_expiry = as_utc(g("cert_expiry"))
+        worst_health = _HEALTH_ORDER.get(health, 3)
+        if "seeding_done_bytes" in d:  # seeding figures (only while seeding)
+            done, total, rate = d.get("seeding_done_bytes"), d.get("seeding_total_bytes"), d.get("seeding_rate_bps")
+        primary_commit = _aware(primary_commit)
+        secondary_commit = _aware(secondary_commit)
+        cert_expiry = _aware(cert_expiry)
     else:
         for d in sdbs:
             if d.get("database"):
@@ -408,50 +497,46 @@ def build_view(name: str, sql: SideState | None, arm: SideState | None, now: dt.
         cs = g("connected_state")
         if cs:
             connected = (connected is not False) and cs == "CONNECTED"
-        worst_health = min(worst_health, _HEALTH_ORDER.get(g("sync_health"), 3))
+        h = _HEALTH_ORDER.get(g("sync_health"), 3)
+        if h < worst_health:
+            worst_health = h
         lag = _hi(lag, g("send_lag_seconds"))
         arm_pct = _lo(arm_pct, g("seeding_percent"))
         replica_state = replica_state or g("replica_state")
         arm_error = arm_error or g("link_error")
         cert_expiry = _lo(cert_expiry, _parse_iso(g("cert_expiry")))
     link_error = arm_error or link_error
-    database = ", ".join(names) or None
-    mi = (arm.data.get("mi") if arm else None) or mi
+    database = (names[0] if len(names) == 1 else ", ".join(names)) if names else None
+    if arm is not None:
+        mi = arm.data.get("mi") or mi
+        arm_role = arm.data.get("instance_role")
+    else:
+        arm_role = None
     sync_health = _HEALTH_NAMES.get(worst_health)
 
-    arm_role = arm.data.get("instance_role") if arm else None
     primary_side = ("SQL Server" if role == "PRIMARY" else "MI" if role == "SECONDARY" else
                     "MI" if arm_role == "Primary" else "SQL Server" if arm_role == "Secondary" else None)
     # seeding: SQL DMV bytes when present, else ARM percent
     seeding_now = (total is not None and done is not None and done < total) or replica_state == "CreatingLink"
     seeding_pct = (100.0 * done / total if total and done is not None else arm_pct) if seeding_now else None
-    ref_now = (sql.server_time if sql and sql.server_time else None) or now
     # SQL's clock when it is the freshest, to measure its timestamps; else ours
+    ref_now = (sql.server_time if sql and sql.server_time else None) or now
 
-    sample = metrics.LinkSample(
-        connected=connected, sync_state=sync_state, sync_health=sync_health,
-        log_send_queue_kb=send_q, log_send_rate_kbs=send_r, redo_queue_kb=redo_q, redo_rate_kbs=redo_r,
-        primary_commit_time=primary_commit, secondary_commit_time=secondary_commit,
-        secondary_lag_seconds=lag, seeding_done_bytes=done if seeding_now else None,
-        seeding_total_bytes=total if seeding_now else None, seeding_rate_bps=rate, certificate_expiry=cert_expiry,
-    )
-    safe, reason = metrics.planned_failover_safe(sample)
+    safe, reason = metrics.failover_safe(connected, sync_health, sync_state, send_q)
     if safe and seeding_now:
         safe, reason = False, "initial seeding is not finished"
     if sql is None or sql.stale or arm is None or arm.stale:
         if safe:
             safe, reason = False, "one side's data is stale or missing"
 
+    # positional (LinkView's field order, which a test pins): a 29-keyword call costs twice as much
     view = LinkView(
-        name=name, database=database, sql_server=sql_server, mi=mi, sql=sql, arm=arm, health=UNKNOWN,
-        primary_side=primary_side, connected=connected, sync_state=sync_state, sync_health=sync_health,
-        send_queue_kb=send_q, redo_queue_kb=redo_q, send_rate_kbs=send_r, redo_rate_kbs=redo_r, lag_seconds=lag,
-        data_loss_seconds=metrics.data_loss_seconds(sample), data_loss_mb=metrics.data_loss_mb(sample),
-        redo_seconds=metrics.redo_seconds(sample), failover_safe=safe, failover_reason=reason,
-        seeding_percent=seeding_pct,
-        seeding_eta_seconds=metrics.seeding_eta_seconds(sample) if seeding_now else None,
-        cert_days=metrics.certificate_days_left(sample, ref_now), link_error=link_error,
-        replica_state=replica_state, cert_expiry=cert_expiry, thresholds=thresholds,
+        name, database, sql_server, mi, sql, arm, UNKNOWN, primary_side, connected, sync_state, sync_health,
+        send_q, redo_q, send_r, redo_r, lag, metrics.loss_seconds(primary_commit, secondary_commit, lag),
+        None if send_q is None else send_q / 1024, metrics.redo_eta(redo_q, redo_r), safe, reason, seeding_pct,
+        metrics.seeding_eta(total, done, rate) if seeding_now else None,
+        None if cert_expiry is None else (cert_expiry - ref_now).total_seconds() / 86400,
+        link_error, replica_state, [], cert_expiry, thresholds,
     )
     view.health = classify(view, thresholds)
     view.alerts = link_alerts(view, thresholds)
@@ -581,36 +666,51 @@ class History:
 
     def __init__(self, size: int = 600) -> None:
         self.size = size
-        self._series: dict[str, dict[str, deque[float]]] = {}
-        self._times: dict[str, deque[dt.datetime]] = {}
+        # link -> one ring per HISTORY_FIELDS entry, then the ring of sample times (one lookup per add)
+        self._rings: dict[str, tuple[deque[Any], ...]] = {}
         self._added: dict[str, int] = {}  # samples ever added per link (a screen's "anything new?")
 
     def add(self, view: LinkView, at: dt.datetime) -> None:
-        series = self._series.get(view.name)
-        if series is None:
-            series = self._series[view.name] = {f: deque(maxlen=self.size) for f in HISTORY_FIELDS}
-            self._times[view.name] = deque(maxlen=self.size)
-        for f in HISTORY_FIELDS:
-            value = getattr(view, f)
-            series[f].append(float(value) if value is not None else math.nan)
-        self._times[view.name].append(at)
-        self._added[view.name] = self._added.get(view.name, 0) + 1
+        """One sample of ``view``'s figures (None as NaN: a gap in the chart)."""
+        name = view.name
+        rings = self._rings.get(name)
+        if rings is None:
+            rings = self._rings[name] = tuple(deque(maxlen=self.size) for _ in range(len(HISTORY_FIELDS) + 1))
+        send_q, redo_q, send_r, redo_r, lag, times = rings
+        # HISTORY_FIELDS, spelled out: this runs for every link on every refresh
+        v = view.send_queue_kb
+        send_q.append(_NAN if v is None else float(v))
+        v = view.redo_queue_kb
+        redo_q.append(_NAN if v is None else float(v))
+        v = view.send_rate_kbs
+        send_r.append(_NAN if v is None else float(v))
+        v = view.redo_rate_kbs
+        redo_r.append(_NAN if v is None else float(v))
+        v = view.lag_seconds
+        lag.append(_NAN if v is None else float(v))
+        times.append(at)
+        self._added[name] = self._added.get(name, 0) + 1
 
     def series(self, link: str, name: str) -> list[float]:
-        s = self._series.get(link)
-        return list(s[name]) if s else []
+        rings = self._rings.get(link)
+        return list(rings[_HISTORY_INDEX[name]]) if rings else []
 
     def times(self, link: str) -> list[dt.datetime]:
-        return list(self._times.get(link, ()))
+        rings = self._rings.get(link)
+        return list(rings[-1]) if rings else []
 
     def count(self, link: str) -> int:
         """Samples ever added for ``link`` (grows even once the ring is full)."""
         return self._added.get(link, 0)
 
     def forget(self, link: str) -> None:
-        self._series.pop(link, None)
-        self._times.pop(link, None)
+        self._rings.pop(link, None)
         self._added.pop(link, None)
+
+
+_NAN = math.nan
+_HISTORY_INDEX = {f: i for i, f in enumerate(HISTORY_FIELDS)}
+assert HISTORY_FIELDS == ("send_queue_kb", "redo_queue_kb", "send_rate_kbs", "redo_rate_kbs", "lag_seconds")
 
 
 # --------------------------------------------------------------------------- the model
@@ -753,7 +853,7 @@ class DashboardModel:
             if view is None or not _keeps(view, sql, arm, now, th):
                 view = views[name] = build_view(name, sql, arm, now, th)
                 changed.add(name)
-                if view.stale:
+                if (sql is not None and sql.stale) or (arm is not None and arm.stale):  # view.stale
                     stale_views.add(name)
                 else:
                     stale_views.discard(name)

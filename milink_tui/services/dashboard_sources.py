@@ -45,7 +45,7 @@ class SqlDashboardSource:
         except Exception:
             await self._drop()
             raise
-        report = normalize_sql([rs.dicts() for rs in batch.sets], utcnow(), self.server)
+        report = normalize_sql(batch.sets, utcnow(), self.server)  # rows as the driver gave them
         report.source = self.name  # stable even if @@SERVERNAME differs from what the user typed
         return report
 
