@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,28 +152,36 @@ class CreateAvailabilityGroup(Command):
         return []
 
     def _create_dag(self, env: ExecEnv) -> list[Outcome]:
-        if len(self.members) != 2:
-            raise sql_error(102, self.name)
-        replicas = []
-        local_found = False
-        for m in self.members:
-            url = m.opt("LISTENER_URL")
-            if url is None:
-                raise sql_error(102, m.name)
-            _validate_url(url, self.name, env, listener=True)
-            local = env.inst.find_ag(m.name)
-            is_local = local is not None and not local.is_distributed and not local_found
-            if is_local:
-                local_found = True
-                if local.role != "PRIMARY":  # type: ignore[union-attr]
-                    raise sql_error(35251)
-            replicas.append(_dag_member(m, url, is_local, env))
-        if not local_found:
-            raise sql_error(19501)
-        dag = AvailabilityGroup(name=self.name, replicas=replicas, is_distributed=True, cluster_type="NONE",
-                                role="PRIMARY", create_date=env.now)
-        _register_dag(env, dag)
+        def check_local(local: AvailabilityGroup) -> None:
+            if local.role != "PRIMARY":
+                raise sql_error(35251)
+        _register_dag(env, _build_dag(env, self.name, self.members, "PRIMARY", check_local))
         return []
+
+
+def _build_dag(env: ExecEnv, name: str, members: list, role: str,
+               check_local: Callable[[AvailabilityGroup], None]) -> AvailabilityGroup:
+    """A distributed AG from its two members (CREATE and JOIN alike); ``check_local`` vets the
+    member AG that lives on this instance (CREATE and JOIN refuse different things)."""
+    if len(members) != 2:
+        raise sql_error(102, name)
+    replicas = []
+    local_found = False
+    for m in members:
+        url = m.opt("LISTENER_URL")
+        if url is None:
+            raise sql_error(102, m.name)
+        _validate_url(url, name, env, listener=True)
+        local = env.inst.find_ag(m.name)
+        is_local = local is not None and not local.is_distributed and not local_found
+        if is_local:
+            check_local(local)  # type: ignore[arg-type]
+            local_found = True
+        replicas.append(_dag_member(m, url, is_local, env))
+    if not local_found:
+        raise sql_error(19501)
+    return AvailabilityGroup(name=name, replicas=replicas, is_distributed=True, cluster_type="NONE", role=role,
+                             create_date=env.now)
 
 
 def _dag_member(m, url: str, is_local: bool, env: ExecEnv) -> Replica:
@@ -262,26 +271,10 @@ class AlterAvailabilityGroup(Command):
             raise _hook_error(exc) from None
 
     def _join_dag(self, env: ExecEnv) -> list[Outcome]:
-        if len(self.members) != 2:
-            raise sql_error(102, self.name)
-        replicas = []
-        local_found = False
-        for m in self.members:
-            url = m.opt("LISTENER_URL")
-            if url is None:
-                raise sql_error(102, m.name)
-            _validate_url(url, self.name, env, listener=True)
-            local = env.inst.find_ag(m.name)
-            is_local = local is not None and not local.is_distributed and not local_found
-            if is_local and local.databases:  # type: ignore[union-attr]
-                raise sql_error(19511, self.name, local.name)  # type: ignore[union-attr]
-            local_found = local_found or is_local
-            replicas.append(_dag_member(m, url, is_local, env))
-        if not local_found:
-            raise sql_error(19501)
-        dag = AvailabilityGroup(name=self.name, replicas=replicas, is_distributed=True, cluster_type="NONE",
-                                role="SECONDARY", create_date=env.now)
-        _register_dag(env, dag)
+        def check_local(local: AvailabilityGroup) -> None:
+            if local.databases:
+                raise sql_error(19511, self.name, local.name)
+        _register_dag(env, _build_dag(env, self.name, self.members, "SECONDARY", check_local))
         return []
 
     def _require_dag(self, ag: AvailabilityGroup, what: str) -> None:
