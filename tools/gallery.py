@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 import tempfile
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -21,13 +24,14 @@ sys.path.insert(0, str(ROOT))
 SIZE = (110, 34)
 
 
-async def sql_first(out: Path, counter: list[int]) -> None:
+@contextlib.asynccontextmanager
+async def lab_app(scenario: str, out: Path, counter: list[int]) -> AsyncIterator[tuple[Any, Any, Callable]]:
+    """The app against a lab in ``scenario``, under Pilot, and ``shot(name)`` saving NN-name.svg."""
     from milink_tui.app import MilinkApp
     from milink_tui.services.lab_process import LabProcess
     from milink_tui.services.session import Session
-    from tests.tui import driver as d
 
-    with LabProcess("fresh", speed=50) as lab:
+    with LabProcess(scenario, speed=50) as lab:
         app = MilinkApp(lab_info=lab.info, session=Session(persist=False))
         async with app.run_test(size=SIZE) as pilot:
             def shot(name: str) -> None:
@@ -35,95 +39,85 @@ async def sql_first(out: Path, counter: list[int]) -> None:
                 app.save_screenshot(f"{counter[0]:02d}-{name}.svg", path=str(out))
                 print("  ", f"{counter[0]:02d}-{name}.svg")
 
-            async def before_first_page(name: str) -> None:
-                shot(name)
-                if name == "home":
-                    from milink_tui.screens.connect import ConnectDialog
+            yield app, pilot, shot
 
-                    await app.push_screen(ConnectDialog(app.session))
-                    await pilot.pause(0.3)
-                    shot("connect")
-                    await pilot.press("escape")
-                    await pilot.pause(0.2)
-                if name == "requirements":  # F1 on the page with the most guidance
-                    await pilot.press("f1")
-                    await pilot.pause(0.3)
-                    shot("help")
-                    await pilot.press("escape")
-                    await pilot.pause(0.2)
 
-            w = await d.create_link_sql_first(pilot, ["SalesDb", "Orders"], link_name="sales",
-                                              shot=before_first_page, troubleshooting=True)
-            await d.next_page(pilot, "results")
-            await d.until(pilot, lambda: bool(w.state.link_states), 20, "link states")
-            await pilot.pause(0.2)
-            shot("results")
-            await pilot.press("f8")
-            await d.until(pilot, lambda: type(app.screen).__name__ == "HomeScreen", 5, "home")
-            await d.until(pilot, lambda: len(app.screen.link_rows) >= 2, 20, "links on the home screen")
-            shot("home-with-links")
-            await pilot.press("d")
-            await d.until(pilot, lambda: type(app.screen).__name__ == "DashboardScreen", 10, "dashboard")
-            await d.until(pilot, lambda: len(app.screen.query("LinkTable")) > 0, 10, "dashboard table")
-            await pilot.pause(4)  # a couple of refreshes so rates and history have values
-            shot("dashboard")
+async def sql_first(out: Path, counter: list[int]) -> None:
+    from tests.tui import driver as d
+
+    async with lab_app("fresh", out, counter) as (app, pilot, shot):
+        async def before_first_page(name: str) -> None:
+            shot(name)
+            if name == "home":
+                from milink_tui.screens.connect import ConnectDialog
+
+                await app.push_screen(ConnectDialog(app.session))
+                await pilot.pause(0.3)
+                shot("connect")
+                await pilot.press("escape")
+                await pilot.pause(0.2)
+            if name == "requirements":  # F1 on the page with the most guidance
+                await pilot.press("f1")
+                await pilot.pause(0.3)
+                shot("help")
+                await pilot.press("escape")
+                await pilot.pause(0.2)
+
+        w = await d.create_link_sql_first(pilot, ["SalesDb", "Orders"], link_name="sales",
+                                          shot=before_first_page, troubleshooting=True)
+        await d.next_page(pilot, "results")
+        await d.until(pilot, lambda: bool(w.state.link_states), 20, "link states")
+        await pilot.pause(0.2)
+        shot("results")
+        await pilot.press("f8")
+        await d.until(pilot, lambda: type(app.screen).__name__ == "HomeScreen", 5, "home")
+        await d.until(pilot, lambda: len(app.screen.link_rows) >= 2, 20, "links on the home screen")
+        shot("home-with-links")
+        await pilot.press("d")
+        await d.until(pilot, lambda: type(app.screen).__name__ == "DashboardScreen", 10, "dashboard")
+        await d.until(pilot, lambda: len(app.screen.query("LinkTable")) > 0, 10, "dashboard table")
+        await pilot.pause(4)  # a couple of refreshes so rates and history have values
+        shot("dashboard")
 
 
 async def mi_first(out: Path, counter: list[int]) -> None:
-    from milink_tui.app import MilinkApp
-    from milink_tui.services.lab_process import LabProcess
-    from milink_tui.services.session import Session
     from tests.tui import driver as d
 
-    with LabProcess("mi-primary", speed=50) as lab:
-        app = MilinkApp(lab_info=lab.info, session=Session(persist=False))
-        async with app.run_test(size=SIZE) as pilot:
-            def shot(name: str) -> None:
-                counter[0] += 1
-                app.save_screenshot(f"{counter[0]:02d}-{name}.svg", path=str(out))
-                print("  ", f"{counter[0]:02d}-{name}.svg")
-
-            await d.home_ready(pilot)
-            await pilot.press("n")
-            await d.until(pilot, lambda: type(app.screen).__name__ == "WizardScreen", 5, "wizard")
-            w = d.wizard(pilot)
-            await d.until(pilot, lambda: w.state.server is not None, 20, "server facts")
-            await pilot.click("#dir-mi-first")
-            await pilot.pause(0.2)
-            shot("mi-first-intro")
-            await d.next_page(pilot, "options")
-            await d.next_page(pilot, "requirements")
-            await d.fix_requirements(pilot)
-            await d.next_page(pilot, "login_azure")
-            await d.pick_instance(pilot, "sqlmi-lab-gp", sign_in=False)
-            await d.until(pilot, lambda: w.state.mi_facts is not None, 20, "instance databases")
-            await pilot.pause(0.2)
-            shot("mi-first-login-azure")
-            await d.next_page(pilot, "databases")
-            await d.choose_databases(pilot, ["CloudDb"])
-            shot("mi-first-databases")
-            await d.next_page(pilot, "replica")
-            shot("mi-first-replica")
+    async with lab_app("mi-primary", out, counter) as (app, pilot, shot):
+        await d.home_ready(pilot)
+        await pilot.press("n")
+        await d.until(pilot, lambda: type(app.screen).__name__ == "WizardScreen", 5, "wizard")
+        w = d.wizard(pilot)
+        await d.until(pilot, lambda: w.state.server is not None, 20, "server facts")
+        await pilot.click("#dir-mi-first")
+        await pilot.pause(0.2)
+        shot("mi-first-intro")
+        await d.next_page(pilot, "options")
+        await d.next_page(pilot, "requirements")
+        await d.fix_requirements(pilot)
+        await d.next_page(pilot, "login_azure")
+        await d.pick_instance(pilot, "sqlmi-lab-gp", sign_in=False)
+        await d.until(pilot, lambda: w.state.mi_facts is not None, 20, "instance databases")
+        await pilot.pause(0.2)
+        shot("mi-first-login-azure")
+        await d.next_page(pilot, "databases")
+        await d.choose_databases(pilot, ["CloudDb"])
+        shot("mi-first-databases")
+        await d.next_page(pilot, "replica")
+        shot("mi-first-replica")
 
 
 async def network_test(out: Path, counter: list[int]) -> None:
     """The Network Checker after a run, on a lab SQL Server whose Agent can run PowerShell."""
-    from milink_tui.app import MilinkApp
-    from milink_tui.services.lab_process import LabProcess
-    from milink_tui.services.session import Session
     from tests.tui import driver as d
 
-    with LabProcess("ready-windows", speed=50) as lab:
-        app = MilinkApp(lab_info=lab.info, session=Session(persist=False))
-        async with app.run_test(size=SIZE) as pilot:
-            w = await d.to_network_page(pilot)
-            await pilot.press("f5")
-            await d.until(pilot, lambda: w.state.network_report is not None and "network" not in w.current_page.busy,
-                          60, "the network test")
-            await pilot.pause(0.3)
-            counter[0] += 1
-            app.save_screenshot(f"{counter[0]:02d}-network-tested.svg", path=str(out))
-            print("  ", f"{counter[0]:02d}-network-tested.svg")
+    async with lab_app("ready-windows", out, counter) as (app, pilot, shot):
+        w = await d.to_network_page(pilot)
+        await pilot.press("f5")
+        await d.until(pilot, lambda: w.state.network_report is not None and "network" not in w.current_page.busy,
+                      60, "the network test")
+        await pilot.pause(0.3)
+        shot("network-tested")
 
 
 def main(argv: list[str] | None = None) -> int:
