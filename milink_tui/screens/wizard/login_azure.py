@@ -15,7 +15,7 @@ from milink_tui.engine.versions import MATCHING_POLICY
 
 from .base import WizardPage
 from .state import MiDatabaseRow
-from .widgets import AzureSignIn, MiPicker
+from .widgets import AzurePickPage, AzureSignIn, MiPicker
 
 if TYPE_CHECKING:
     from milink_tui.clients.azure import ManagedInstanceInfo
@@ -31,7 +31,7 @@ disabled with the reason.
 """
 
 
-class LoginAzurePage(WizardPage):
+class LoginAzurePage(AzurePickPage):
     KEY = "login_azure"
     TITLE = "Login to Azure"
     HELP = HELP
@@ -53,21 +53,9 @@ class LoginAzurePage(WizardPage):
             return f"update policy {mi.database_format}; needs {wanted}"
         return None
 
-    def focus_target(self) -> str:
-        """Signed in: the first picker still to choose, not the sign-in method."""
-        if self.backend.identity() is not None:
-            return self.query_one(MiPicker).next_to_pick()
-        return self.FOCUS
-
     def enter(self) -> None:
         if self.backend.identity() is not None and not self.state.subscriptions:
             self.query_one(MiPicker).load()
-
-    @on(AzureSignIn.SignedIn)
-    def _signed_in(self, event: AzureSignIn.SignedIn) -> None:
-        self.state.identity = event.identity
-        self.query_one(MiPicker).load()
-        self.nav_changed()
 
     @on(MiPicker.Chosen)
     def _chosen(self, event: MiPicker.Chosen) -> None:

@@ -17,7 +17,7 @@ from textual.widgets import Input, Label, Select, Static, TabbedContent, TabPane
 from milink_tui.engine.plan import PlanError
 
 from .base import WizardPage
-from .widgets import AzureSignIn, MiPicker
+from .widgets import AzurePickPage, AzureSignIn, MiPicker
 
 if TYPE_CHECKING:
     from milink_tui.clients.azure import ManagedInstanceInfo
@@ -153,7 +153,7 @@ def prefill_endpoint(page: WizardPage) -> None:
         s.backup_path = "/dev/null"
 
 
-class ReplicaPage(WizardPage):
+class ReplicaPage(AzurePickPage):
     KEY = "replica"
     TITLE = "Specify Secondary Replica"
     HELP = HELP
@@ -167,12 +167,6 @@ class ReplicaPage(WizardPage):
             yield MiPicker(self.backend, self.state, sql_first_reason, id="replica-picker")
         yield EndpointTabs(self)
 
-    def focus_target(self) -> str:
-        """Signed in: the first picker still to choose, not the sign-in method."""
-        if not self.state.mi_first and self.backend.identity() is not None:
-            return self.query_one(MiPicker).next_to_pick()
-        return self.FOCUS
-
     def enter(self) -> None:
         if self.state.mi_first:
             s = self.state
@@ -182,12 +176,6 @@ class ReplicaPage(WizardPage):
         elif self.backend.identity() is not None and not self.state.subscriptions:
             self.query_one(MiPicker).load()
         self.query_one(EndpointTabs).refresh_values()
-
-    @on(AzureSignIn.SignedIn)
-    def _signed_in(self, event: AzureSignIn.SignedIn) -> None:
-        self.state.identity = event.identity
-        self.query_one(MiPicker).load()
-        self.nav_changed()
 
     @on(MiPicker.Chosen)
     def _chosen(self, event: MiPicker.Chosen) -> None:

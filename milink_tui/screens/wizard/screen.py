@@ -133,7 +133,8 @@ class WizardScreen(Screen[None]):
             return
         target = page.focus_target()
         if target:
-            wanted = page.query(target).first(None)
+            found = page.query(target)
+            wanted = found.first() if found else None
             if wanted is not None and wanted.focusable and wanted.display:
                 wanted.focus()
                 return

@@ -663,3 +663,20 @@ class MiPicker(Vertical):
             s.instances = list(result)
             mis.set_items(self._mi_items(), s.mi.name if s.mi else None)
             self._show_detail()
+
+
+class AzurePickPage(WizardPage):
+    """A page with the Azure sign-in and the instance pickers (Specify Secondary Replica, Login to Azure)."""
+
+    def focus_target(self) -> str:
+        """Signed in: the first picker still to choose, not the sign-in method."""
+        pickers = self.query(MiPicker)
+        if pickers and self.backend.identity() is not None:
+            return pickers.first().next_to_pick()
+        return self.FOCUS
+
+    @on(AzureSignIn.SignedIn)
+    def _signed_in(self, event: AzureSignIn.SignedIn) -> None:
+        self.state.identity = event.identity
+        self.query_one(MiPicker).load()
+        self.nav_changed()
