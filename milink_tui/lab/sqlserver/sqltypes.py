@@ -209,8 +209,21 @@ def format_datetime(value: dt.datetime | dt.date | dt.time, style: int | None, t
 # --------------------------------------------------------------------------- SQLite representation
 
 
+INT64_MIN, INT64_MAX = -2**63, 2**63 - 1
+
+
+def fits_int64(value: int) -> bool:
+    """Whether SQLite can hold ``value`` as an INTEGER (numeric(25,0) LSNs can exceed it)."""
+    return INT64_MIN <= value <= INT64_MAX
+
+
 def to_sqlite(value: Any) -> Any:
-    """A Python value as SQLite stores it (datetimes sortable text, GUIDs upper-case text)."""
+    """A Python value as SQLite stores it (datetimes sortable text, GUIDs upper-case text).
+
+    Integers beyond 64 bits (real LSNs reach 3.7e19) travel as exact decimal text.
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and not fits_int64(value):
+        return str(value)
     if value is None or isinstance(value, (int, float, str, bytes)):
         return value
     if isinstance(value, dt.datetime):
@@ -223,7 +236,9 @@ def to_sqlite(value: Any) -> Any:
     if isinstance(value, uuid.UUID):
         return guid_text(value)
     if isinstance(value, decimal.Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
+        if value == value.to_integral_value():
+            return to_sqlite(int(value))
+        return float(value)
     if isinstance(value, (bytearray, memoryview)):
         return bytes(value)
     return str(value)
