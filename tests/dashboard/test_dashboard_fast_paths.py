@@ -272,6 +272,64 @@ def test_normalize_sql_from_rows_equals_the_dict_version(sets: list[list[dict[st
                 assert all(same(a[k], b[k]) for k in b), (a, b)
 
 
+def for_json_set(rows: list[dict[str, Any]], columns: list[str], chunk: int = 2033) -> ResultSet:
+    """Rows as SQL Server's FOR JSON PATH, INCLUDE_NULL_VALUES sends them: one text column, split."""
+    def value(v: Any) -> Any:
+        if isinstance(v, dt.datetime):  # datetime: ISO text, milliseconds, no zone
+            return v.replace(tzinfo=None).isoformat(timespec="milliseconds")
+        return v
+    text = json.dumps([{c: value(r.get(c)) for c in columns} for r in rows], separators=(",", ":"))
+    return ResultSet([d.FOR_JSON_COLUMN], [(text[i:i + chunk],) for i in range(0, len(text), chunk)])
+
+
+sql_values = st.one_of(st.none(), st.integers(0, 10**12), st.floats(0, 1e9, allow_nan=False))
+server_times = st.one_of(st.none(), naive.map(lambda t: t.replace(microsecond=t.microsecond // 1000 * 1000)))
+
+
+@st.composite
+def server_link_row(draw: Any) -> dict[str, Any]:
+    """What a real server can put in the link set: ints, floats, naive datetimes, text, NULL."""
+    r: dict[str, Any] = {c: draw(words) for c in LINK_COLUMNS}
+    r.update(link_name=draw(link_names), database_name=draw(st.one_of(st.none(), db_names)),
+             remote_url=draw(urls), last_connect_error_description=draw(st.one_of(st.none(), st.text(max_size=8))),
+             last_connect_error_number=draw(st.one_of(st.none(), st.just(0), st.integers(1, 50000))),
+             end_of_log_lsn=draw(st.one_of(st.none(), st.integers(0, 10**24).map(str))),
+             last_hardened_lsn=draw(st.one_of(st.none(), st.integers(0, 10**24).map(str))))
+    for c in ("log_send_queue_size", "log_send_rate", "redo_queue_size", "redo_rate", "secondary_lag_seconds"):
+        r[c] = draw(sql_values)
+    for c in ("primary_commit_time", "secondary_commit_time"):
+        r[c] = draw(server_times)
+    return r
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(server_link_row(), max_size=30), st.sampled_from([7, 100, 2033]))
+def test_normalize_sql_for_json_equals_the_driver_rows(rows: list[dict[str, Any]], chunk: int) -> None:
+    """The FOR JSON text (any split) gives the very report the same rows as driver tuples give."""
+    columns = [c for c in LINK_COLUMNS if c != "last_connect_error_timestamp"]
+    tabular = d.normalize_sql(as_result_sets([rows]), T0, "X")
+    got = d.normalize_sql([for_json_set(rows, columns, chunk)], T0, "X")
+    assert got.links.keys() == tabular.links.keys()
+    for name, link in tabular.links.items():
+        for a, b in zip(got.links[name]["databases"], link["databases"], strict=True):
+            assert list(a) == list(b)
+            assert all(same(a[k], b[k]) for k in b), (a, b)
+
+
+def test_normalize_sql_for_json_without_nulls_fills_them_in() -> None:
+    """A server that leaves NULL keys out (no INCLUDE_NULL_VALUES) still gives every field."""
+    row = {"link_name": "DAG_a", "database_name": "Sales", "log_send_queue_size": 5,
+           "primary_commit_time": dt.datetime(2026, 11, 23, 12, 0, 0, 123000)}
+    got = d.normalize_sql([for_json_set([row], list(row))], T0, "X")
+    db = got.links["DAG_a"]["databases"][0]
+    assert db["send_queue_kb"] == 5.0 and db["redo_queue_kb"] is None
+    assert db["primary_commit_time"] == dt.datetime(2026, 11, 23, 12, 0, 0, 123000, tzinfo=UTC)
+
+
+def test_normalize_sql_for_json_empty() -> None:
+    assert d.normalize_sql([ResultSet([d.FOR_JSON_COLUMN], [])], T0, "X").links == {}
+
+
 def test_normalize_sql_on_the_fixture_world() -> None:
     sql, _ = fixture_reports(6, multi=3)
     rows = [r for link in sql.links.values() for r in link["databases"]]
@@ -295,7 +353,10 @@ async def test_normalize_sql_on_a_live_lab_batch(lab_factory) -> None:
         for s in sources:
             await s.close()
     assert batch.sets and batch.sets[0].rows
-    want = reference_normalize_sql([rs.dicts() for rs in batch.sets], T0, "X")
+    assert batch.sets[0].columns == [d.FOR_JSON_COLUMN]  # the link set comes FOR JSON
+    links = json.loads("".join(r[0] for r in batch.sets[0].rows))
+    assert links and all(len(r[0]) <= 2033 for r in batch.sets[0].rows)
+    want = reference_normalize_sql([links] + [rs.dicts() for rs in batch.sets[1:]], T0, "X")
     got = d.normalize_sql(batch.sets, T0, "X")
     assert got.links == want.links and got.server_time == want.server_time and got.source == want.source
 
