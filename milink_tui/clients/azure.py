@@ -653,14 +653,18 @@ class AzureClient:
         except ImportError:  # optional speed-up: the standard parser gives the same dicts
             loads = json.loads
         sql = self._sql(mi)
+        # the SDK's pipeline client, as its own list operations call it (the management client's
+        # send_request deep-copies every request first: ~0.2 ms a page, measured)
+        client = sql._client
         request: HttpRequest | None = build_request(mi.resource_group, mi.name, mi.subscription_id,
                                                     api_version=sql._config.api_version)
+        request.url = client.format_url(request.url, endpoint=sql._config.base_url)
         out = RawList([], 0)
         items = out.items
         with _mapped(f"List links on {mi.name}", f"Managed instance '{mi.name}'"):
             while request is not None:
                 # stream=True: otherwise the SDK decodes every page to text once more for itself
-                response = await sql.send_request(request, stream=True)
+                response = await client.send_request(request, stream=True)
                 out.pages += 1
                 body = await response.read()
                 response.raise_for_status()

@@ -70,7 +70,8 @@ class _FakeResponse:
 
 
 class _FakeSql:
-    """What list_links_raw needs of the SDK client: its API version and send_request."""
+    """What list_links_raw needs of the SDK client: its API version, base URL and pipeline client
+    (``_client``: send_request and format_url; here the fake is its own pipeline client)."""
 
     def __init__(self, pages: list[bytes]) -> None:
         self.pages = pages
@@ -78,8 +79,13 @@ class _FakeSql:
 
         class _Config:
             api_version = "2024-05-01-preview"
+            base_url = "https://arm.example"
 
         self._config = _Config()
+        self._client = self
+
+    def format_url(self, url: str, endpoint: str) -> str:  # azure-core joins a path to the endpoint
+        return url if "://" in url else endpoint + url
 
     async def send_request(self, request, stream: bool = False) -> _FakeResponse:
         assert stream  # the SDK must not decode the body a second time
@@ -109,6 +115,7 @@ async def test_raw_list_follows_next_links_and_says_when_a_page_is_not_json() ->
     sql = _FakeSql([json.dumps(page1).encode(), json.dumps(page2).encode()])
     raw = await AzureClient(_FakeSession(sql)).list_links_raw(mi)  # type: ignore[arg-type]
     assert raw.pages == 2 and sql.urls[1] == "https://arm.example/next?page=2"
+    assert sql.urls[0].startswith("https://arm.example/subscriptions/00000000-0000-0000-0000-000000000001/")
     assert raw.items == [{"name": "DAG_a", "databases": [{"databaseName": "a"}]},
                          {"name": "DAG_b", "id": "/x/DAG_b", "replicationMode": "Async"}]
 
