@@ -295,6 +295,9 @@ def normalize_sql(sets: Sequence[Any], at: dt.datetime, fallback_server: str) ->
     return SourceReport(f"sql:{server}", "sql", at, links, server_time=server_time)
 
 
+_NO_VALIDITY: dict[str, Any] = {}
+
+
 def normalize_arm(mi_name: str, resource_group: str, links: Iterable[dict[str, Any]], at: dt.datetime,
                   round_trips: int = 1) -> SourceReport:
     """``AzureClient.list_links`` (flat wire JSON) as one report."""
@@ -303,18 +306,22 @@ def normalize_arm(mi_name: str, resource_group: str, links: Iterable[dict[str, A
         name = str(link.get("name") or link.get("distributedAvailabilityGroupName") or "")
         dbs = []
         for db in link.get("databases") or []:
-            validity = db.get("partnerAuthCertValidity") or {}
-            pct = str(db.get("seedingProgress") or "").rstrip("%").strip()
+            g = db.get
+            validity = g("partnerAuthCertValidity") or _NO_VALIDITY
+            pct = g("seedingProgress")
+            if pct:
+                pct = str(pct).rstrip("%").strip()
+            send_lag, redo_lag = g("instanceSendReplicationLagSeconds"), g("instanceRedoReplicationLagSeconds")
             dbs.append({  # what moves first (see normalize_sql)
-                "last_hardened_time": db.get("lastHardenedTime"),
-                "last_commit_time": db.get("lastCommitTime"),
-                "last_received_time": db.get("lastReceivedTime"),
-                "send_lag_seconds": _num(db.get("instanceSendReplicationLagSeconds")),
-                "redo_lag_seconds": _num(db.get("instanceRedoReplicationLagSeconds")),
+                "last_hardened_time": g("lastHardenedTime"),
+                "last_commit_time": g("lastCommitTime"),
+                "last_received_time": g("lastReceivedTime"),
+                "send_lag_seconds": None if send_lag is None else _num(send_lag),
+                "redo_lag_seconds": None if redo_lag is None else _num(redo_lag),
                 "seeding_percent": _num(pct) if pct else None,
-                "database": db.get("databaseName"), "replica_state": db.get("replicaState"),
-                "sync_health": db.get("synchronizationHealth"),
-                "connected_state": db.get("connectedState"), "link_error": db.get("mostRecentLinkError"),
+                "database": g("databaseName"), "replica_state": g("replicaState"),
+                "sync_health": g("synchronizationHealth"),
+                "connected_state": g("connectedState"), "link_error": g("mostRecentLinkError"),
                 "cert_expiry": validity.get("expiryDate"), "cert_name": validity.get("certificateName"),
             })
         out[name] = {"databases": dbs, "mi": mi_name, "resource_group": resource_group,
@@ -472,6 +479,15 @@ _SQL_DB = operator.itemgetter(
 )
 
 
+_DT = dt.datetime
+
+# an ARM database entry's fields that a view uses (normalize_arm always writes every one of them)
+_ARM_DB = operator.itemgetter(
+    "database", "connected_state", "sync_health", "send_lag_seconds", "seeding_percent", "replica_state",
+    "link_error", "cert_expiry",
+)
+
+
 def _aware(value: Any) -> dt.datetime | None:
     """:func:`as_utc`, returning at once what normalize_sql already made aware UTC."""
     if value is None or (type(value) is dt.datetime and value.tzinfo is UTC):
@@ -512,9 +528,14 @@ def build_view(name: str, sql: SideState | None, arm: SideState | None, now: dt.
         worst_health = _HEALTH_ORDER.get(health, 3)
         if "seeding_done_bytes" in d:  # seeding figures (only while seeding)
             done, total, rate = d.get("seeding_done_bytes"), d.get("seeding_total_bytes"), d.get("seeding_rate_bps")
-        primary_commit = _aware(primary_commit)
-        secondary_commit = _aware(secondary_commit)
-        cert_expiry = _aware(cert_expiry)
+        # _aware, inline (three calls a link): what normalize_sql made is aware UTC already
+        if primary_commit is not None and (type(primary_commit) is not _DT or primary_commit.tzinfo is not UTC):
+            primary_commit = as_utc(primary_commit)
+        if secondary_commit is not None and (type(secondary_commit) is not _DT
+                                             or secondary_commit.tzinfo is not UTC):
+            secondary_commit = as_utc(secondary_commit)
+        if cert_expiry is not None and (type(cert_expiry) is not _DT or cert_expiry.tzinfo is not UTC):
+            cert_expiry = as_utc(cert_expiry)
     else:
         for d in sdbs:
             if d.get("database"):
@@ -540,6 +561,26 @@ def build_view(name: str, sql: SideState | None, arm: SideState | None, now: dt.
             secondary_commit = _lo(secondary_commit, as_utc(d.get("secondary_commit_time")))
             cert_expiry = _lo(cert_expiry, as_utc(d.get("cert_expiry")))
     arm_error = None
+    arm_fields = None
+    if len(adbs) == 1:  # the usual link again: one database, straight through
+        try:
+            arm_fields = _ARM_DB(adbs[0])
+        except KeyError:  # a hand-made or old recorded report: the loop below
+            arm_fields = None
+    if arm_fields is not None:
+        (a_db, a_cs, a_health, a_lag, arm_pct, replica_state, arm_error, a_cert) = arm_fields
+        if not sdbs and a_db:
+            names.append(str(a_db))
+        if a_cs:
+            connected = (connected is not False) and a_cs == "CONNECTED"
+        h = _HEALTH_ORDER.get(a_health, 3)
+        if h < worst_health:
+            worst_health = h
+        if a_lag is not None and (lag is None or a_lag > lag):
+            lag = a_lag
+        if a_cert is not None:
+            cert_expiry = _lo(cert_expiry, _parse_iso(a_cert))
+        adbs = ()  # done
     for d in adbs:
         g = d.get
         if not sdbs and g("database"):

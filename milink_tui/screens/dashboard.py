@@ -25,6 +25,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
+from textual.timer import Timer
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
 
 from milink_tui.engine.dashboard import (
@@ -69,6 +70,7 @@ SORTS: list[tuple[str, Callable[[LinkView], Any], bool]] = [
     ("data loss", lambda v: (v.data_loss_mb if v.data_loss_mb is not None else -1), True),
     ("cert days", lambda v: (v.cert_days if v.cert_days is not None else math.inf), False),
 ]
+_SORTS_BY_NAME_TOO = {"health", "link"}  # keys that end in the link name already: no first sort by name
 LEVEL_STYLE = {"ok": "$success", "info": "$primary", "warn": "$warning", "error": "$error", "unknown": "$text-muted"}
 HELP_TEXT = """\
 [b]Dashboard keys[/b]
@@ -258,6 +260,7 @@ class DashboardScreen(Screen[None]):
         self._gc_threshold: tuple[int, ...] | None = None  # the collector's thresholds before
         self._behind = False  # another screen is on top: skip redraws, draw everything on return
         self._flush_scheduled = False
+        self._flush_deadline: Timer | None = None  # set while a merge waits for sources still answering
         self.refreshes = 0  # merged refreshes shown (tests wait on it)
         self.last_refresh: dt.datetime | None = None
         self.refresh_seconds: list[float] = []  # app CPU per flush (bench)
@@ -388,18 +391,24 @@ class DashboardScreen(Screen[None]):
             self._flush_scheduled = True
             # answers from several sources arriving close together make one repaint
             self.set_timer(0.03 if self.replay is not None else min(0.15, 0.1 * self.poller.interval), self._flush)
+        elif self._flush_deadline is not None and not self._sources_busy():
+            self._flush()  # the last answer the merge waited for
 
     def _flush(self, force: bool = False) -> None:
         if not self._pending and not force:  # a forced flush already took these answers
             self._flush_scheduled = False
             return
-        if not force and self.replay is None:
-            # one merge and repaint per refresh: wait (a little) for sources still answering
-            busy = any(s.busy and s.failures == 0 for s in self.poller.schedules)
-            if busy and time.monotonic() - self._pending_since < 0.5 * self.poller.interval:
-                self.set_timer(0.02, self._flush)
+        if not force and self.replay is None and self._flush_deadline is None:
+            # one merge and repaint per refresh: wait (a little) for sources still answering; the
+            # last answer merges at once (see _source_updated), this timer only bounds the wait
+            waited = time.monotonic() - self._pending_since
+            if self._sources_busy() and waited < 0.5 * self.poller.interval:
+                self._flush_deadline = self.set_timer(0.5 * self.poller.interval - waited, self._flush)
                 return
         started = time.process_time()
+        if self._flush_deadline is not None:
+            self._flush_deadline.stop()
+            self._flush_deadline = None
         self._flush_scheduled = False
         pending, self._pending = self._pending, set()
         self._pending_sources.clear()
@@ -412,6 +421,10 @@ class DashboardScreen(Screen[None]):
             self._freeze_long_lived()
         if len(self.refresh_seconds) > 1000:
             del self.refresh_seconds[:500]
+
+    def _sources_busy(self) -> bool:
+        """A healthy source is still answering (a failing one is not waited for)."""
+        return any(s.busy and s.failures == 0 for s in self.poller.schedules)
 
     def _tick(self) -> None:
         """Once a second: only stale ages move (nothing else repaints on a timer)."""
@@ -458,9 +471,11 @@ class DashboardScreen(Screen[None]):
         if self.filter_text:
             f = self.filter_text.lower()
             views = [v for v in views if f in self._haystack(v)]
-        _, key, desc = SORTS[self.sort_index]
-        views.sort(key=lambda v: v.name.lower())
-        views.sort(key=key, reverse=desc != self.sort_reverse)
+        name, key, desc = SORTS[self.sort_index]
+        reverse = desc != self.sort_reverse
+        if reverse or name not in _SORTS_BY_NAME_TOO:  # ties in link-name order
+            views.sort(key=lambda v: v.name.lower())
+        views.sort(key=key, reverse=reverse)
         return views
 
     def _haystack(self, v: LinkView) -> str:
