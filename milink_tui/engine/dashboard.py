@@ -488,13 +488,6 @@ _ARM_DB = operator.itemgetter(
 )
 
 
-def _aware(value: Any) -> dt.datetime | None:
-    """:func:`as_utc`, returning at once what normalize_sql already made aware UTC."""
-    if value is None or (type(value) is dt.datetime and value.tzinfo is UTC):
-        return value
-    return as_utc(value)
-
-
 def build_view(name: str, sql: SideState | None, arm: SideState | None, now: dt.datetime,
                thresholds: Thresholds) -> LinkView:
     """Merge one link's two sides and derive its figures.
@@ -528,7 +521,7 @@ def build_view(name: str, sql: SideState | None, arm: SideState | None, now: dt.
         worst_health = _HEALTH_ORDER.get(health, 3)
         if "seeding_done_bytes" in d:  # seeding figures (only while seeding)
             done, total, rate = d.get("seeding_done_bytes"), d.get("seeding_total_bytes"), d.get("seeding_rate_bps")
-        # _aware, inline (three calls a link): what normalize_sql made is aware UTC already
+        # as_utc only for what normalize_sql did not already make aware UTC (three times a link)
         if primary_commit is not None and (type(primary_commit) is not _DT or primary_commit.tzinfo is not UTC):
             primary_commit = as_utc(primary_commit)
         if secondary_commit is not None and (type(secondary_commit) is not _DT
