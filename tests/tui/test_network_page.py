@@ -33,6 +33,9 @@ def detail_text(page) -> str:  # type: ignore[no-untyped-def]
 
 async def run_and_wait(pilot, page, w, what: str) -> None:  # type: ignore[no-untyped-def]
     w.state.network_report = None
+    # a long detail pane can scroll the button off an 80x24 page: bring it back, as a user would
+    page.query_one("#net-run", Button).scroll_visible(animate=False, immediate=True)
+    await pilot.pause()
     await pilot.click("#net-run")
     await d.until(pilot, lambda: "network" in page.busy or w.state.network_report is not None, 5, "the worker")
     await d.until(pilot, lambda: w.state.network_report is not None and "network" not in page.busy, 40, what)
