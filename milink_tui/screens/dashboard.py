@@ -355,7 +355,10 @@ class DashboardScreen(Screen[None]):
         self.post_message(SourceUpdated(SourceReport("replay", "replay", utcnow(), ok=True, round_trips=0)))
 
     def _on_report(self, report: SourceReport) -> None:
-        self.post_message(SourceUpdated(report))
+        """A poller answer, taken at once: the poller is an async worker on this screen's own
+        event loop, so the message hop (six a refresh) would only add work."""
+        if self.is_mounted and not self._closing:  # a late answer after the screen went away
+            self._take_report(report)
 
     # ------------------------------------------------------------------ state
 
@@ -370,7 +373,9 @@ class DashboardScreen(Screen[None]):
 
     @on(SourceUpdated)
     def _source_updated(self, message: SourceUpdated) -> None:
-        report = message.report
+        self._take_report(message.report)
+
+    def _take_report(self, report: SourceReport) -> None:
         if report.source == "replay":  # end of a recording
             self.replay_done = True
             self._flush(force=True)
