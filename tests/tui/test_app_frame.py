@@ -235,7 +235,8 @@ async def test_cancel_stops_after_the_current_step_then_resume_or_roll_back() ->
         s = WizardState(server=fakes.ready_server(), selected=["SalesDb"], sql_endpoint_host="10.0.0.4")
         s.mi = fakes.INSTANCES[1]
         s.run_plan = s.plan()
-        backend = fakes.FakeBackend(fakes.ready_server(), delay=0.05)
+        # steps slow enough that the click lands mid-run on a loaded CI machine (0.05 s raced it once)
+        backend = fakes.FakeBackend(fakes.ready_server(), delay=0.25)
         screen = WizardScreen(backend, state=s, start_at="execute")
         await app.push_screen(screen)
         page = screen.current_page
@@ -247,7 +248,7 @@ async def test_cancel_stops_after_the_current_step_then_resume_or_roll_back() ->
         assert page.query_one("#ex-resume").display and page.query_one("#ex-rollback").display
         assert "Cancelled" in str(page.query_one("#ex-status").render())
         await d.click(pilot, "#ex-resume")
-        await d.until(pilot, lambda: s.run_outcome == "done", 10, "resumed to the end")
+        await d.until(pilot, lambda: s.run_outcome == "done", 30, "resumed to the end")
         assert all(r.state in ("done", "skipped") for r in page.rows.values())
         await pilot.pause()
         assert not screen.query_one("#wiz-next").disabled
