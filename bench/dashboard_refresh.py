@@ -4,8 +4,9 @@ Prints per size: round trips per refresh as the lab counted them (goal: one batc
 Server + one ARM link list per managed instance; ARM pages of 50 are shown separately), app
 CPU per refresh (fetch + parse + merge + table diff + paint, headless Textual, 160×50) over
 twenty whole refreshes at a 1 s interval (runs of the same code vary by ±3 ms; ten were too
-few), the time of one full repaint, and RSS. Goal: ≤ 50 ms CPU per refresh at 500 links. Every link of the `scale` lab carries a workload, so every link
-changes on every refresh: the worst case for the incremental merge.
+few), the time of one full repaint, and RSS. Goal: ≤ 50 ms CPU per refresh at 500 links.
+Every link of the `scale` lab carries a workload, so every link changes on every refresh: the
+worst case for the incremental merge.
 
 The 100-link lab is the `scale` scenario built with links=100 (a child that patches the
 scenario table before `lab serve`; the lab code is untouched).
