@@ -49,3 +49,26 @@ def windows_lab() -> Iterator[LabProcess]:
     lab.start()
     yield lab
     lab.stop()
+
+
+@pytest.fixture
+def sdk_logging_restored() -> Iterator[None]:
+    """Azure sessions route the SDK's loggers to a file process-wide (route_sdk_logging); put the
+    loggers and the shared handler back after the test, so a later test finds none of it."""
+    import logging
+
+    from milink_tui.clients import azure_errors
+
+    names = ("azure", "msal", "msal_extensions")
+    saved = {n: (logging.getLogger(n).level, logging.getLogger(n).propagate, list(logging.getLogger(n).handlers))
+             for n in names}
+    handler = azure_errors._handler
+    yield
+    for n, (level, propagate, handlers) in saved.items():
+        logger = logging.getLogger(n)
+        logger.setLevel(level)
+        logger.propagate = propagate
+        logger.handlers[:] = handlers
+    if azure_errors._handler is not handler and azure_errors._handler is not None:
+        azure_errors._handler.close()
+        azure_errors._handler = handler

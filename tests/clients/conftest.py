@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ssl
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -66,24 +66,8 @@ def server_ssl(ca: trustme.CA) -> ssl.SSLContext:
 
 
 @pytest.fixture(autouse=True)
-def _restore_sdk_logging() -> Iterator[None]:
-    """route_sdk_logging changes process-wide loggers; put them back for the rest of the suite."""
-    import logging
-
-    from milink_tui.clients import azure_errors
-
-    names = ("azure", "msal", "msal_extensions")
-    saved = {n: (logging.getLogger(n).level, logging.getLogger(n).propagate, list(logging.getLogger(n).handlers))
-             for n in names}
-    yield
-    for n, (level, propagate, handlers) in saved.items():
-        logger = logging.getLogger(n)
-        logger.setLevel(level)
-        logger.propagate = propagate
-        logger.handlers[:] = handlers
-    if azure_errors._handler is not None:
-        azure_errors._handler.close()
-        azure_errors._handler = None
+def _restore_sdk_logging(sdk_logging_restored: None) -> None:
+    """Every client test puts the SDK's loggers back (see tests/conftest.py)."""
 
 
 @pytest.fixture
