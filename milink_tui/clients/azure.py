@@ -20,6 +20,7 @@ import contextlib
 import json
 import logging
 import os
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -234,6 +235,7 @@ class AzureSession:
         self._owns_credential = credential is None
         self._http: Any = None
         self._sql: dict[str, Any] = {}
+        self._readers: dict[str, Any] = {}
         self._subscriptions: Any = None
         self._closed = False
 
@@ -307,6 +309,28 @@ class AzureSession:
             client = self._sql[key] = SqlManagementClient(self._credential, subscription_id, **kwargs)
         return client
 
+    def reader(self, subscription_id: str) -> Any:
+        """A lean pipeline client for the dashboard's polling reads (created once per subscription).
+
+        Same transport, credential policy (so the same token), retry policy, headers and user
+        agent as :meth:`sql`'s client, without the policies a GET polled ten times a second does
+        not use: resource-provider registration (it answers a write's 409), redirects (ARM list
+        GETs do not redirect), tracing, request/response logging and content decoding (the
+        caller reads the raw body). Each is a coroutine layer on every page: the full pipeline
+        cost ~0.17 ms a page more, 1.7 ms a refresh at 500 links (measured).
+        """
+        key = subscription_id.lower()
+        reader = self._readers.get(key)
+        if reader is None:
+            from azure.core import AsyncPipelineClient
+
+            config = self.sql(subscription_id)._config
+            reader = self._readers[key] = AsyncPipelineClient(
+                config.base_url, transport=self.transport(),
+                policies=[config.headers_policy, config.user_agent_policy, config.retry_policy,
+                          config.authentication_policy])
+        return reader
+
     def subscriptions(self) -> Any:
         """The SubscriptionClient (created once)."""
         self._ensure()
@@ -346,11 +370,13 @@ class AzureSession:
             return
         self._closed = True
         self.cancel_sign_in()  # a device-code wait must not keep the worker thread (and exit) hanging
-        clients = [*self._sql.values()] + ([self._subscriptions] if self._subscriptions is not None else [])
+        clients = [*self._readers.values(), *self._sql.values()]
+        clients += [self._subscriptions] if self._subscriptions is not None else []
         for client in clients:
             with contextlib.suppress(Exception):
                 await client.close()
         self._sql.clear()
+        self._readers.clear()
         self._subscriptions = None
         if self._owns_credential and self._credential is not None:
             with contextlib.suppress(Exception):
@@ -636,9 +662,10 @@ class AzureClient:
     async def list_links_raw(self, mi: ManagedInstanceRef) -> RawList:
         """The same list as :meth:`list_links`, parsed straight from the wire JSON.
 
-        Same pipeline (auth, retries, transport, logging) and the same flattened dicts, but no
-        SDK models: building them and turning them back into dicts cost ~0.6 ms per link —
-        300 ms per refresh at 500 links — and a live view only wants the wire fields. Pages are
+        The same flattened dicts, through a lean pipeline (:meth:`AzureSession.reader`: the same
+        auth, retries and transport) and without SDK models: building them and turning them back
+        into dicts cost ~0.6 ms per link — 300 ms per refresh at 500 links — and a live view
+        only wants the wire fields. Pages are
         parsed with orjson when it is installed (~2.5x the standard parser on these pages; the
         dashboard reads 10 pages a second at 500 links), else with ``json``, and each item is
         flattened in place: the parsed page is ours, so no second dict per link.
@@ -653,9 +680,7 @@ class AzureClient:
         except ImportError:  # optional speed-up: the standard parser gives the same dicts
             loads = json.loads
         sql = self._sql(mi)
-        # the SDK's pipeline client, as its own list operations call it (the management client's
-        # send_request deep-copies every request first: ~0.2 ms a page, measured)
-        client = sql._client
+        client = self.session.reader(mi.subscription_id)
         request: HttpRequest | None = build_request(mi.resource_group, mi.name, mi.subscription_id,
                                                     api_version=sql._config.api_version)
         request.url = client.format_url(request.url, endpoint=sql._config.base_url)
@@ -663,6 +688,8 @@ class AzureClient:
         items = out.items
         with _mapped(f"List links on {mi.name}", f"Managed instance '{mi.name}'"):
             while request is not None:
+                # a client request id, as the SDK's RequestIdPolicy sets (uuid4: its uuid1 costs ~60 µs)
+                request.headers["x-ms-client-request-id"] = str(uuid.uuid4())
                 # stream=True: otherwise the SDK decodes every page to text once more for itself
                 response = await client.send_request(request, stream=True)
                 out.pages += 1

@@ -222,6 +222,44 @@ async def test_storms_say_retry_with_the_request_id(az: AzureClient, world: Worl
     assert len(await az.list_links(mi)) == 3
 
 
+async def test_the_dashboard_list_keeps_auth_retries_and_request_ids(arm, ca_pem: str, state, world: World) -> None:
+    """list_links_raw reads through a lean pipeline (AzureSession.reader); what it keeps works.
+
+    The token (the lab refuses a request without one), the retry policy (a 503 is retried when
+    retries are on, and surfaces at once with the request ids when they are off), a client
+    request id per request and the SDK's user agent (as the lab logged them), and list_links's answer.
+    """
+    import uuid
+
+    from milink_tui.clients.auth import Cloud
+
+    from .conftest import sp_sign_in
+
+    mi = ref(world, "sqlmi-lab-gp")
+    for retries in (1, 0):
+        session = AzureSession(sp_sign_in(arm), cloud=Cloud.lab(arm.base_url), ca_file=ca_pem, polling_interval=0,
+                               retry_total=retries)
+        az = AzureClient(session)
+        try:
+            await session.sign_in()  # the storm hits ARM, not the token request
+            world.faults.arm_status, world.faults.arm_status_remaining = 503, 1
+            if retries:
+                raw = await az.list_links_raw(mi)
+                assert world.faults.arm_status_remaining == 0  # the 503 was answered, and retried
+                assert raw.items == await az.list_links(mi) and raw.pages == 1
+                assert session.reader(mi.subscription_id) is session.reader(mi.subscription_id.upper())
+                lists = [r for r in arm.requests if r["path"].endswith("/distributedAvailabilityGroups")]
+                ids = [r["client_request_id"] for r in lists]  # the 503, its retry, then list_links's
+                assert ids[0] == ids[1] != ids[2] and uuid.UUID(ids[0]).version == 4  # a retry keeps its id
+                assert all("azsdk-python-mgmt-sql" in r["user_agent"] for r in lists)
+            else:
+                err = await _raises(az.list_links_raw(mi))
+                assert err.status == 503 and err.cause == "server" and err.retryable and err.request_id
+                assert str(err).startswith("Azure failed: List links on sqlmi-lab-gp")
+        finally:
+            await az.close()
+
+
 class StaticToken:
     """A credential that hands out one lab token (keeps identity's own retries out of the test)."""
 

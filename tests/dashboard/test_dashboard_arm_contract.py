@@ -100,6 +100,9 @@ class _FakeSession:
     def sql(self, subscription_id: str) -> _FakeSql:
         return self._client
 
+    def reader(self, subscription_id: str) -> _FakeSql:
+        return self._client
+
 
 async def test_raw_list_follows_next_links_and_says_when_a_page_is_not_json() -> None:
     import json

@@ -63,7 +63,8 @@ class ArmApp:
         path = normalise_path(request.path)
         first = path.split("/")[1].lower() if len(path) > 1 else ""
         entry: dict[str, Any] = {"method": request.method, "path": path,
-                                 "api_version": request.query.get("api-version"), "body": None}
+                                 "api_version": request.query.get("api-version"), "body": None,
+                                 "client_request_id": client_id, "user_agent": request.headers.get("User-Agent")}
         try:
             if first in ARM_ROOTS:
                 response = await self._arm(request, path, entry)
