@@ -746,42 +746,39 @@ def _short(text: str, n: int = 60) -> str:
 
 
 class History:
-    """A ring buffer per link and figure: the last ``size`` samples (minutes at 1 s)."""
+    """The last ``size`` samples (minutes at 1 s) of each link's figures, for its charts.
+
+    One flat ring per link holds each sample's HISTORY_FIELDS and its time, one after the
+    other: a sample is one ``extend`` of raw values (500 links, every refresh), and converting
+    (None to NaN, to float) waits until a chart reads a series — one link at a time.
+    """
 
     def __init__(self, size: int = 600) -> None:
         self.size = size
-        # link -> one ring per HISTORY_FIELDS entry, then the ring of sample times (one lookup per add)
-        self._rings: dict[str, tuple[deque[Any], ...]] = {}
+        self._rings: dict[str, deque[Any]] = {}
         self._added: dict[str, int] = {}  # samples ever added per link (a screen's "anything new?")
 
     def add(self, view: LinkView, at: dt.datetime) -> None:
-        """One sample of ``view``'s figures (None as NaN: a gap in the chart)."""
+        """One sample of ``view``'s figures (a None becomes a gap in the chart)."""
         name = view.name
-        rings = self._rings.get(name)
-        if rings is None:
-            rings = self._rings[name] = tuple(deque(maxlen=self.size) for _ in range(len(HISTORY_FIELDS) + 1))
-        send_q, redo_q, send_r, redo_r, lag, times = rings
-        # HISTORY_FIELDS, spelled out: this runs for every link on every refresh
-        v = view.send_queue_kb
-        send_q.append(_NAN if v is None else float(v))
-        v = view.redo_queue_kb
-        redo_q.append(_NAN if v is None else float(v))
-        v = view.send_rate_kbs
-        send_r.append(_NAN if v is None else float(v))
-        v = view.redo_rate_kbs
-        redo_r.append(_NAN if v is None else float(v))
-        v = view.lag_seconds
-        lag.append(_NAN if v is None else float(v))
-        times.append(at)
+        ring = self._rings.get(name)
+        if ring is None:
+            ring = self._rings[name] = deque(maxlen=self.size * _STRIDE)
+        # HISTORY_FIELDS, spelled out, then the time: this runs for every link on every refresh
+        ring.extend((view.send_queue_kb, view.redo_queue_kb, view.send_rate_kbs, view.redo_rate_kbs,
+                     view.lag_seconds, at))
         self._added[name] = self._added.get(name, 0) + 1
 
     def series(self, link: str, name: str) -> list[float]:
-        rings = self._rings.get(link)
-        return list(rings[_HISTORY_INDEX[name]]) if rings else []
+        """One figure's samples, oldest first, None as NaN."""
+        ring = self._rings.get(link)
+        if not ring:
+            return []
+        return [_NAN if v is None else float(v) for v in list(ring)[_HISTORY_INDEX[name]::_STRIDE]]
 
     def times(self, link: str) -> list[dt.datetime]:
-        rings = self._rings.get(link)
-        return list(rings[-1]) if rings else []
+        ring = self._rings.get(link)
+        return list(ring)[_STRIDE - 1::_STRIDE] if ring else []
 
     def count(self, link: str) -> int:
         """Samples ever added for ``link`` (grows even once the ring is full)."""
@@ -794,6 +791,7 @@ class History:
 
 _NAN = math.nan
 _HISTORY_INDEX = {f: i for i, f in enumerate(HISTORY_FIELDS)}
+_STRIDE = len(HISTORY_FIELDS) + 1  # the figures, then the sample's time
 assert HISTORY_FIELDS == ("send_queue_kb", "redo_queue_kb", "send_rate_kbs", "redo_rate_kbs", "lag_seconds")
 
 
