@@ -553,6 +553,14 @@ def build_view(name: str, sql: SideState | None, arm: SideState | None, now: dt.
             primary_commit = _hi(primary_commit, as_utc(d.get("primary_commit_time")))
             secondary_commit = _lo(secondary_commit, as_utc(d.get("secondary_commit_time")))
             cert_expiry = _lo(cert_expiry, as_utc(d.get("cert_expiry")))
+    # when one side's answer is stale and the other's fresh, the fresh side says whether the link is
+    # connected and healthy (a partition seen before an ARM outage must not outlive its healing);
+    # the stale side's word counts only where the fresh side has none
+    arm_stale_only = arm is not None and arm.stale and sql is not None and not sql.stale and bool(sdbs)
+    sql_stale_only = sql is not None and sql.stale and arm is not None and not arm.stale and bool(adbs)
+    if sql_stale_only:
+        stale_word = (connected, worst_health, link_error)
+        connected, worst_health, link_error = None, 3, None
     arm_error = None
     arm_fields = None
     if len(adbs) == 1:  # the usual link again: one database, straight through
@@ -562,6 +570,11 @@ def build_view(name: str, sql: SideState | None, arm: SideState | None, now: dt.
             arm_fields = None
     if arm_fields is not None:
         (a_db, a_cs, a_health, a_lag, arm_pct, replica_state, arm_error, a_cert) = arm_fields
+        if arm_stale_only:
+            a_cs = a_cs if connected is None else None
+            a_health = a_health if worst_health == 3 else None
+            a_lag = a_lag if lag is None else None
+            replica_state = arm_error = None
         if not sdbs and a_db:
             names.append(str(a_db))
         if a_cs:
@@ -574,10 +587,21 @@ def build_view(name: str, sql: SideState | None, arm: SideState | None, now: dt.
         if a_cert is not None:
             cert_expiry = _lo(cert_expiry, _parse_iso(a_cert))
         adbs = ()  # done
+    sql_connected, sql_health, sql_lag = connected, worst_health, lag
     for d in adbs:
         g = d.get
         if not sdbs and g("database"):
             names.append(str(d["database"]))
+        arm_pct = _lo(arm_pct, g("seeding_percent"))
+        cert_expiry = _lo(cert_expiry, _parse_iso(g("cert_expiry")))
+        if arm_stale_only:  # only where the fresh SQL side said nothing
+            if sql_connected is None and g("connected_state"):
+                connected = (connected is not False) and g("connected_state") == "CONNECTED"
+            if sql_health == 3:
+                worst_health = min(worst_health, _HEALTH_ORDER.get(g("sync_health"), 3))
+            if sql_lag is None:
+                lag = _hi(lag, g("send_lag_seconds"))
+            continue
         cs = g("connected_state")
         if cs:
             connected = (connected is not False) and cs == "CONNECTED"
@@ -585,10 +609,14 @@ def build_view(name: str, sql: SideState | None, arm: SideState | None, now: dt.
         if h < worst_health:
             worst_health = h
         lag = _hi(lag, g("send_lag_seconds"))
-        arm_pct = _lo(arm_pct, g("seeding_percent"))
         replica_state = replica_state or g("replica_state")
         arm_error = arm_error or g("link_error")
-        cert_expiry = _lo(cert_expiry, _parse_iso(g("cert_expiry")))
+    if sql_stale_only:
+        if connected is None:
+            connected = stale_word[0]
+        if worst_health == 3:
+            worst_health = stale_word[1]
+        link_error = stale_word[2] if connected is not True else None  # a fresh CONNECTED outdates it
     link_error = arm_error or link_error
     database = (names[0] if len(names) == 1 else ", ".join(names)) if names else None
     if arm is not None:

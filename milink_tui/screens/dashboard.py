@@ -586,9 +586,10 @@ class DashboardScreen(Screen[None]):
             t.truncate(width, overflow="ellipsis")
             lines.append(t)
             shown += 1
-        if shown < len(alerts):
-            lines[-1].append(f"  (+{len(alerts) - shown} more)", style=self._c("dim"))
-            lines[-1].truncate(width + 1, overflow="ellipsis")
+        if shown < len(alerts):  # the count of the rest stays visible: the last alert gives way
+            more = f"  (+{len(alerts) - shown} more)"
+            lines[-1].truncate(max(10, width - len(more)), overflow="ellipsis")
+            lines[-1].append(more, style=self._c("dim"))
         view.set_lines(lines)
         view.set_class(True, "alerting")
 

@@ -105,20 +105,38 @@ def reference_build_view(name: str, sql: d.SideState | None, arm: d.SideState | 
         primary_commit = _hi(primary_commit, as_utc(x.get("primary_commit_time")))
         secondary_commit = _lo(secondary_commit, as_utc(x.get("secondary_commit_time")))
         cert_expiry = _lo(cert_expiry, as_utc(x.get("cert_expiry")))
-    arm_error = None
+    # each side's own word on connection, health, lag and errors; then the fresher side's counts
+    sql_word = (connected, worst_health, lag, link_error)
+    a_connected: bool | None = None
+    a_health, a_lag, arm_error = 3, None, None
     for x in adbs:
         g = x.get
         if not sdbs and g("database"):
             names.append(str(x["database"]))
         cs = g("connected_state")
         if cs:
-            connected = (connected is not False) and cs == "CONNECTED"
-        worst_health = min(worst_health, d._HEALTH_ORDER.get(g("sync_health"), 3))
-        lag = _hi(lag, g("send_lag_seconds"))
+            a_connected = (a_connected is not False) and cs == "CONNECTED"
+        a_health = min(a_health, d._HEALTH_ORDER.get(g("sync_health"), 3))
+        a_lag = _hi(a_lag, g("send_lag_seconds"))
         arm_pct = _lo(arm_pct, g("seeding_percent"))
         replica_state = replica_state or g("replica_state")
         arm_error = arm_error or g("link_error")
         cert_expiry = _lo(cert_expiry, d._parse_iso(g("cert_expiry")))
+    if arm is not None and arm.stale and sql is not None and not sql.stale and sdbs:  # fresh SQL speaks
+        connected = sql_word[0] if sql_word[0] is not None else a_connected
+        worst_health = sql_word[1] if sql_word[1] != 3 else a_health
+        lag = sql_word[2] if sql_word[2] is not None else a_lag
+        replica_state = arm_error = None
+    elif sql is not None and sql.stale and arm is not None and not arm.stale and adbs:  # fresh ARM speaks
+        connected = a_connected if a_connected is not None else sql_word[0]
+        worst_health = a_health if a_health != 3 else sql_word[1]
+        lag = _hi(lag, a_lag)
+        link_error = sql_word[3] if connected is not True else None
+    else:  # both fresh (or both stale): the worse word
+        connected = a_connected if connected is None else connected if a_connected is None else (
+            connected and a_connected)
+        worst_health = min(worst_health, a_health)
+        lag = _hi(lag, a_lag)
     link_error = arm_error or link_error
     database = ", ".join(names) or None
     mi = (arm.data.get("mi") if arm else None) or mi

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+import pytest
 from dash_helpers import T0, fixture_reports, sql_rows
 
 from milink_tui.engine import dashboard as d
@@ -215,3 +216,48 @@ def test_sources_share_one_schedule_grid() -> None:
     clock[0] = 10.3
     p.refresh_now()  # the grid restarts at the user's refresh
     assert p.next_slot(10.4, 1) == 11.3
+
+
+def _connection(m: d.DashboardModel, kind: str, connected: bool, at: dt.datetime, dbs: int = 1) -> None:
+    """One side's fresh answer for two links of ``dbs`` databases each: connected (healthy) or not."""
+    names = [(f"DAG_Db{i:03d}", [f"Db{i:03d}{chr(97 + j)}" for j in range(dbs)]) for i in (1, 2)]
+    if kind == "sql":
+        rows = [sql_rows(link, db, connected=connected, health="HEALTHY" if connected else "NOT_HEALTHY")
+                for link, link_dbs in names for db in link_dbs]
+        rep = d.normalize_sql([rows], at, "SQLFIX01")
+    else:
+        state = "CONNECTED" if connected else "DISCONNECTED"
+        rep = d.normalize_arm("sqlmi-fix", "rg-fix", [
+            {"name": link, "databases": [{
+                "databaseName": db, "connectedState": state, "replicaState": "LinkSynchronizing",
+                "synchronizationHealth": "HEALTHY" if connected else "NOT_HEALTHY",
+                "mostRecentLinkError": None if connected else "35206"} for db in link_dbs]}
+            for link, link_dbs in names], at)
+    m.ingest(rep, at)
+
+
+@pytest.mark.parametrize("dbs", [1, 2])  # the one-database straight path, and the general one
+@pytest.mark.parametrize("stale_side", ["arm", "sql"])
+def test_a_fresh_side_outranks_a_stale_one_on_connection_and_health(stale_side: str, dbs: int) -> None:
+    """A partition seen by both sides heals; one side then stops answering (ARM throttled, say).
+
+    Its last word (DISCONNECTED) must not outlive the healing the fresh side reports: the link
+    shows CONNECTED and healthy, and failover stays unsafe only because one side is stale.
+    """
+    fresh_side = "sql" if stale_side == "arm" else "arm"
+    m = d.DashboardModel()
+    for kind in ("sql", "arm"):
+        _connection(m, kind, False, T0, dbs)
+    assert m.views["DAG_Db001"].health.word == "DISCONNECTED"
+    later = T0 + dt.timedelta(seconds=10)
+    m.ingest(d.failure(f"{stale_side}:{'sqlmi-fix' if stale_side == 'arm' else 'SQLFIX01'}", stale_side,
+                       "HTTP 429 throttled", later), later)
+    _connection(m, fresh_side, True, later, dbs)
+    v = m.views["DAG_Db001"]
+    assert getattr(v, stale_side).stale and not getattr(v, fresh_side).stale
+    assert v.connected is True and v.sync_health == "HEALTHY" and v.health.word == "HEALTHY"
+    assert not v.link_error and not any(a.kind == "disconnected" for a in v.alerts)
+    assert not v.failover_safe and "stale" in v.failover_reason
+    # both fresh again: the worse word counts, as before
+    _connection(m, stale_side, False, later, dbs)
+    assert m.views["DAG_Db001"].health.word == "DISCONNECTED"
