@@ -50,7 +50,8 @@ class AzureError(Exception):
 
     def __init__(self, message: str, code: str | None = None, status: int | None = None,
                  request_id: str | None = None, correlation_id: str | None = None, *,
-                 cause: str = REQUEST, fix: str = "", retryable: bool = False) -> None:
+                 cause: str = REQUEST, fix: str = "", retryable: bool = False,
+                 retry_after: float | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
@@ -60,6 +61,7 @@ class AzureError(Exception):
         self.cause = cause
         self.fix = fix or _FIXES.get(cause, "")
         self.retryable = retryable
+        self.retry_after = retry_after  # seconds Azure asked us to wait (Retry-After), if it said
 
     def __str__(self) -> str:
         extra = [p for p in (self.code, f"request {self.request_id[:8]}…" if self.request_id else None) if p]
@@ -99,6 +101,15 @@ def _network(raw: str) -> tuple[str, str]:
     host = f" at {m.group(1)}" if m else ""
     reason = re.search(r"\[([^\]]+)\]\s*$", _first_line(raw, limit=1000))
     return host, _first_line(reason.group(1) if reason else raw)
+
+
+def _seconds(value: Any) -> float | None:
+    """A Retry-After in seconds (ARM sends whole seconds; an HTTP date is not honoured: None)."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return seconds if 0 <= seconds < 3600 else None
 
 
 def _headers(exc: Any) -> Any:
@@ -145,8 +156,11 @@ def explain(exc: BaseException, action: str = "Azure request", subject: str | No
     raw = getattr(exc, "message", None) or str(exc)
     text = _first_line(message or raw)
 
+    retry_after = _seconds(headers.get("Retry-After") if headers else None)
+
     def make(msg: str, cause: str, retryable: bool = False, code_: str | None = code) -> AzureError:
-        return AzureError(msg, code_, status, request_id, correlation, cause=cause, retryable=retryable)
+        return AzureError(msg, code_, status, request_id, correlation, cause=cause, retryable=retryable,
+                          retry_after=retry_after)
 
     if "CERTIFICATE_VERIFY_FAILED" in raw or "certificate verify failed" in raw.lower():
         host, _ = _network(raw)

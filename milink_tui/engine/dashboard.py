@@ -838,6 +838,7 @@ class SourceStatus:
     stale: bool = False
     age_seconds: float = 0.0
     round_trips: int = 0
+    stale_after: float = 0.0  # this source's own limit when it is polled less often (0: the model's)
 
 
 class DashboardModel:
@@ -907,8 +908,8 @@ class DashboardModel:
             return None
         st = self.status[src]
         age = max(0.0, (self.now - rep.at).total_seconds())
-        return SideState(src, rep.links[link], rep.at, st.failures > 0 or age > self.stale_after, age,
-                         rep.server_time)
+        return SideState(src, rep.links[link], rep.at, st.failures > 0 or age > max(self.stale_after, st.stale_after),
+                         age, rep.server_time)
 
     def refresh_status(self, now: dt.datetime) -> None:
         self.now = now
@@ -917,7 +918,7 @@ class DashboardModel:
                 st.age_seconds, st.stale = 0.0, st.failures > 0
             else:
                 st.age_seconds = max(0.0, (now - st.last_ok).total_seconds())
-                st.stale = st.failures > 0 or st.age_seconds > self.stale_after
+                st.stale = st.failures > 0 or st.age_seconds > max(self.stale_after, st.stale_after)
 
     def rebuild(self, links: Iterable[str], now: dt.datetime, record_history: bool = True) -> set[str]:
         """Look at ``links`` again; return those whose view was rebuilt or dropped.
@@ -933,7 +934,7 @@ class DashboardModel:
         for src, rep in self._reports.items():
             st = self.status[src]
             age = max(0.0, (now - rep.at).total_seconds())
-            per_source[src] = (rep, st.failures > 0 or age > stale_after, age)
+            per_source[src] = (rep, st.failures > 0 or age > max(stale_after, st.stale_after), age)
         th = self.thresholds
         views, history, stale_views = self.views, self.history, self._stale_views
         changed: set[str] = set()

@@ -368,8 +368,14 @@ class DashboardScreen(Screen[None]):
         return self.clock()
 
     def _sync_stale_after(self) -> None:
-        # a source is stale once it has missed about two refreshes (and at least 3 s)
+        # a source is stale once it has missed about two refreshes (and at least 3 s); one the
+        # poller slows to spare ARM's read limit, two of its own
         self.model.stale_after = max(3.0, 2.5 * self.poller.interval)
+        for sched in self.poller.schedules:
+            period = self.poller.period(sched)
+            st = self.model.status.get(sched.source.name)
+            if st is not None:
+                st.stale_after = 2.5 * period if period > self.poller.interval else 0.0
 
     @on(SourceUpdated)
     def _source_updated(self, message: SourceUpdated) -> None:
@@ -392,6 +398,8 @@ class DashboardScreen(Screen[None]):
             self._pending_since = time.monotonic()
         self._pending_sources.add(report.source)
         self._pending |= self.model.apply(report)
+        if report.kind == "arm" and self.replay is None:  # its page count sets how often ARM is read
+            self._sync_stale_after()
         if not self._flush_scheduled:
             self._flush_scheduled = True
             # answers from several sources arriving close together make one repaint
@@ -554,6 +562,9 @@ class DashboardScreen(Screen[None]):
         else:
             t.append("● LIVE", style="bold")
             t.append(f" every {self.poller.interval:g} s")
+            paced = self.poller.paced()
+            if paced is not None:
+                t.append(f" (ARM every {paced:.3g} s: read limit)", style=self._c("dim"))
         t.append("  ")
         t.append(f"● {counts['ok']} ", style=self._c("ok"))
         t.append(f"▲ {counts['warn']} ", style=self._c("warn"))

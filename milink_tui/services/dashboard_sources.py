@@ -73,11 +73,14 @@ class ArmDashboardSource:
         self.round_trips = 0  # list operations (one per refresh)
         self.http_requests = 0  # pages of that list
         self.owns_client = owns_client
+        self.budget_key = f"arm:{mi.subscription_id.lower()}"  # ARM limits reads per subscription
+        self.reads_per_poll = 1  # pages of the last list (the poller paces ARM reads by them)
 
     async def fetch(self) -> SourceReport:
         self.round_trips += 1
         raw = await self.client.list_links_raw(self.mi)
         self.http_requests += raw.pages
+        self.reads_per_poll = raw.pages
         return normalize_arm(self.mi.name, self.mi.resource_group, raw.items, utcnow(), round_trips=1)
 
     async def close(self) -> None:

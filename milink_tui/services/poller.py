@@ -25,6 +25,12 @@ from milink_tui.engine.dashboard import SourceReport, failure
 
 log = logging.getLogger("milink.poller")
 
+# ARM refills a bucket of 250 read tokens at 25 a second, per subscription and principal (Learn,
+# "request limits and throttling", since 2024; free and trial subscriptions may get less). The
+# dashboard allows itself 80 % of the refill: other tools read with the same identity too.
+ARM_READS_PER_SECOND = 25.0
+READ_BUDGET = 0.8 * ARM_READS_PER_SECOND
+
 
 class Source(Protocol):
     """One thing to ask: a SQL Server (one batch) or a managed instance (one link list)."""
@@ -35,6 +41,16 @@ class Source(Protocol):
     async def fetch(self) -> SourceReport: ...
 
     async def close(self) -> None: ...
+
+
+def _budget_key(source: Source) -> str | None:
+    """The read budget a source spends (an ARM source: its subscription), None if it spends none."""
+    return getattr(source, "budget_key", None)
+
+
+def _reads(source: Source) -> int:
+    """Requests one poll of ``source`` makes (ARM: the pages of its last list)."""
+    return max(1, int(getattr(source, "reads_per_poll", 1) or 1))
 
 
 def backoff_delay(interval: float, failures: int, cap: float = 60.0) -> float:
@@ -59,7 +75,7 @@ class Poller:
 
     def __init__(self, sources: list[Source], on_report: Callable[[SourceReport], None], *,
                  interval: float = 2.0, min_interval: float = 1.0, max_interval: float = 60.0,
-                 timeout: float = 15.0, backoff_cap: float = 60.0,
+                 timeout: float = 15.0, backoff_cap: float = 60.0, read_budget: float | None = READ_BUDGET,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self.schedules = [SourceSchedule(s) for s in sources]
         self.on_report = on_report
@@ -68,6 +84,7 @@ class Poller:
         self.interval = max(min_interval, interval)
         self.timeout = timeout
         self.backoff_cap = backoff_cap
+        self.read_budget = read_budget  # reads a second per budget key (ARM subscription); None: no limit
         self.monotonic = monotonic
         self.paused = False
         self.epoch = monotonic()  # the shared grid's origin: sources are due at epoch + k * interval
@@ -83,7 +100,7 @@ class Poller:
         self.epoch = now
         for s in self.schedules:  # a shorter interval takes effect now, not after the old one
             if s.failures == 0:
-                s.next_due = min(s.next_due, now + self.interval)
+                s.next_due = min(s.next_due, now + self.period(s))
         self._wake.set()
         return self.interval
 
@@ -105,6 +122,21 @@ class Poller:
         self._stop = True
         self._wake.set()
 
+    def period(self, sched: SourceSchedule) -> float:
+        """Seconds between a healthy source's polls: the interval, or longer when the reads of
+        every source on its ARM subscription would overspend the read budget at the interval
+        (30 instances of two pages each at 1 s would be 60 reads a second: throttled in seconds)."""
+        key = _budget_key(sched.source)
+        if key is None or not self.read_budget:
+            return self.interval
+        reads = sum(_reads(s.source) for s in self.schedules if _budget_key(s.source) == key)
+        return max(self.interval, reads / self.read_budget)
+
+    def paced(self) -> float | None:
+        """The longest period of a source slowed by the read budget (None when none is)."""
+        longest = max((self.period(s) for s in self.schedules), default=self.interval)
+        return longest if longest > self.interval + 1e-9 else None
+
     # -------------------------------------------------------------- polling
 
     async def poll(self, sched: SourceSchedule) -> SourceReport:
@@ -114,6 +146,7 @@ class Poller:
             raise RuntimeError("busy")
         sched.busy = True
         src = sched.source
+        retry_after = 0.0
         try:
             report = await asyncio.wait_for(src.fetch(), self.timeout)
             sched.failures = 0
@@ -121,6 +154,7 @@ class Poller:
             raise
         except Exception as e:  # every failure is data: shown stale, retried with backoff
             sched.failures += 1
+            retry_after = getattr(e, "retry_after", None) or 0.0  # Azure's own "wait this long"
             text = str(e) or type(e).__name__
             if isinstance(e, asyncio.TimeoutError):
                 text = f"no answer within {self.timeout:.0f} s"
@@ -129,8 +163,8 @@ class Poller:
         finally:
             sched.busy = False
             sched.polls += 1
-        sched.next_due = self.next_slot(self.monotonic(), backoff_delay(self.interval, sched.failures,
-                                                                        self.backoff_cap))
+        delay = max(backoff_delay(self.period(sched), sched.failures, self.backoff_cap), retry_after)
+        sched.next_due = self.next_slot(self.monotonic(), delay)
         return report
 
     def next_slot(self, finished: float, delay: float) -> float:

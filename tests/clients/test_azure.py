@@ -218,6 +218,7 @@ async def test_storms_say_retry_with_the_request_id(az: AzureClient, world: Worl
     err = await _raises(az.list_links(mi))
     assert err.status == status and err.code == code and err.cause == cause and err.retryable
     assert str(err).startswith(text) and err.request_id
+    assert err.retry_after == (1 if status == 429 else None)  # ARM's Retry-After: the poller honours it
     world.faults.arm_status_remaining = 0
     assert len(await az.list_links(mi)) == 3
 

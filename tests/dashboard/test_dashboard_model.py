@@ -261,3 +261,84 @@ def test_a_fresh_side_outranks_a_stale_one_on_connection_and_health(stale_side: 
     # both fresh again: the worse word counts, as before
     _connection(m, stale_side, False, later, dbs)
     assert m.views["DAG_Db001"].health.word == "DISCONNECTED"
+
+
+class _ArmList:
+    """An ARM source as the poller sees it: a subscription's read budget, pages per list."""
+
+    def __init__(self, name: str, subscription: str, pages: int, error: Exception | None = None) -> None:
+        self.name, self.kind = name, "arm"
+        self.budget_key, self.reads_per_poll, self.error = f"arm:{subscription}", pages, error
+
+    async def fetch(self) -> d.SourceReport:
+        if self.error is not None:
+            raise self.error
+        return d.SourceReport(self.name, "arm", T0)
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_arm_lists_are_paced_to_stay_within_the_subscription_read_limit() -> None:
+    """30 instances of two pages each at 1 s would be 60 ARM reads a second, past ARM's refill
+    of 25 per subscription and principal (throttled within seconds): those lists slow to 3 s,
+    SQL Servers and other subscriptions keep the interval, and the interval moves them all."""
+    from milink_tui.services.poller import ARM_READS_PER_SECOND, READ_BUDGET
+
+    assert READ_BUDGET < ARM_READS_PER_SECOND
+    clock = [0.0]
+    busy = [_ArmList(f"arm:mi{i:02d}", "sub-a", 2) for i in range(30)]
+    quiet = _ArmList("arm:other", "sub-b", 1)
+
+    class Sql:
+        name, kind = "sql:a", "sql"
+
+        async def fetch(self) -> d.SourceReport:
+            return d.SourceReport(self.name, "sql", T0)
+
+        async def close(self) -> None:
+            pass
+
+    p = Poller([Sql(), quiet, *busy], lambda r: None, interval=1, min_interval=1, monotonic=lambda: clock[0])
+    assert p.period(p.schedules[0]) == p.period(p.schedules[1]) == 1
+    assert p.period(p.schedules[2]) == 60 / READ_BUDGET == 3 and p.paced() == 3
+    await p.poll_once()
+    assert [s.next_due for s in p.schedules[:3]] == [1, 1, 3]  # on the shared grid, every third round
+    reads_per_second = sum(s.source.reads_per_poll / p.period(s) for s in p.schedules[2:])
+    assert reads_per_second <= READ_BUDGET
+    assert p.set_interval(5) == 5 and p.paced() is None  # slow enough on its own: no pacing
+    assert p.set_interval(1) == 1 and p.schedules[2].next_due == 3  # a shorter interval keeps the pace
+    busy[0].reads_per_poll = 32  # one instance grew: the subscription's lists slow down further
+    assert p.period(p.schedules[2]) == (29 * 2 + 32) / READ_BUDGET
+    unlimited = Poller([*busy], lambda r: None, interval=1, read_budget=None)
+    assert unlimited.period(unlimited.schedules[0]) == 1 and unlimited.paced() is None
+
+
+async def test_a_throttled_source_waits_as_long_as_azure_asked() -> None:
+    from milink_tui.clients.azure_errors import AzureError
+
+    clock = [0.0]
+    throttled = _ArmList("arm:mi", "sub", 1, AzureError("Azure is busy", "SubscriptionRequestsThrottled", 429,
+                                                        cause="throttled", retryable=True, retry_after=17))
+    reports: list[d.SourceReport] = []
+    p = Poller([throttled], reports.append, interval=1, min_interval=1, monotonic=lambda: clock[0])
+    await p.poll_once()
+    assert not reports[0].ok and p.schedules[0].next_due == 17  # not the 2 s of its first backoff
+    throttled.error = AzureError("Azure is busy", status=429)  # no Retry-After: the usual backoff
+    await p.poll_once()
+    assert p.schedules[0].next_due == 4
+
+
+def test_a_source_polled_less_often_goes_stale_on_its_own_clock() -> None:
+    """A paced ARM list 6 s old is not stale when it is read every 3 s (its limit: 7.5 s)."""
+    m = model_with(2)
+    later = T0 + dt.timedelta(seconds=6)
+    st = m.status["arm:sqlmi-fix"]
+    m.refresh_status(later)
+    assert st.stale  # the model's 3 s
+    st.stale_after = 2.5 * 3
+    touched = set(m.views)
+    m.rebuild(touched, later)
+    assert not st.stale and not m.views["DAG_Db001"].arm.stale
+    m.rebuild(touched, T0 + dt.timedelta(seconds=8))
+    assert st.stale and m.views["DAG_Db001"].arm.stale

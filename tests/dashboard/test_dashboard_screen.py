@@ -292,3 +292,21 @@ async def test_the_detail_scrolls_at_80x24() -> None:
         await pilot.press("left_square_bracket")
         await pilot.pause()
         assert pane.scroll_y < pane.max_scroll_y
+
+
+async def test_the_screen_says_when_arm_reads_are_paced_and_waits_for_them() -> None:
+    """ARM lists slowed to spare the subscription's read limit: the top bar says how often
+    they are read, and their data only counts as stale after two of their own periods."""
+    app, sources = fixture_app()
+    arm = sources[1]
+    arm.budget_key, arm.reads_per_poll = "arm:sub", 2400  # 2400 pages at 20 reads/s: every 120 s
+    async with app.run_test(size=(160, 50)) as pilot:
+        s = app.dashboard
+        assert await wait_until(pilot, lambda: s.refreshes >= 1 and arm.round_trips == 1)
+        assert await wait_until(pilot, lambda: "(ARM every 120 s: read limit)" in screen_text(app))
+        assert s.model.status[arm.name].stale_after == 300 and s.model.status[sources[0].name].stale_after == 0
+        arm.reads_per_poll = 1  # the instances shrank: back to the interval on the next answer
+        await pilot.press("r")
+        assert await wait_until(pilot, lambda: arm.round_trips == 2)
+        assert await wait_until(pilot, lambda: "read limit" not in screen_text(app))
+        assert s.model.status[arm.name].stale_after == 0
