@@ -83,10 +83,19 @@ HELP_TEXT = """\
   esc / q        back
 
 [b]Figures[/b]
-  Lag: secondary_lag_seconds (SQL) or instanceSendReplicationLagSeconds (ARM), the worse.
-  Loss: data lost by failing over now — commit-time gap (s) and unsent log (MB).
-  Redo ETA: redo queue / redo rate. Failover: safe only when connected, healthy, nothing unsent
-  and both sides fresh. "stale 12 s": that source has not answered for 12 s (retried with backoff).
+  Lag: secondary_lag_seconds (SQL) or instanceSendReplicationLagSeconds
+  (ARM), the worse. Loss: data lost by failing over now — commit-time
+  gap (s) and unsent log (MB). Redo ETA: redo queue / redo rate.
+  Failover: safe only when connected, healthy, nothing unsent and both
+  sides fresh.
+
+[b]Sources[/b]
+  "stale 12 s": that source has not answered for 12 s; it is retried
+  with backoff (r retries at once). While one side is stale, the fresh
+  side says whether the link is connected and healthy. ARM lists are
+  read at most 20 times a second per subscription (ARM refills 25): with
+  many instances the top bar shows "ARM every N s: read limit". A
+  throttled list waits as long as Azure asks.
 """
 
 
@@ -184,7 +193,7 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,f1,q", "dismiss", "Close")]
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="help"):
+        with VerticalScroll(id="help"):  # focused: the arrow keys scroll it on a small terminal
             yield Static(HELP_TEXT)
 
     def action_dismiss(self) -> None:  # type: ignore[override]
