@@ -380,9 +380,8 @@ class DashboardScreen(Screen[None]):
         # a source is stale once it has missed about two refreshes (and at least 3 s); one the
         # poller slows to spare ARM's read limit, two of its own
         self.model.stale_after = max(3.0, 2.5 * self.poller.interval)
-        for sched in self.poller.schedules:
-            period = self.poller.period(sched)
-            st = self.model.status.get(sched.source.name)
+        for name, period in self.poller.periods().items():
+            st = self.model.status.get(name)
             if st is not None:
                 st.stale_after = 2.5 * period if period > self.poller.interval else 0.0
 

@@ -122,19 +122,34 @@ class Poller:
         self._stop = True
         self._wake.set()
 
-    def period(self, sched: SourceSchedule) -> float:
+    def period(self, sched: SourceSchedule, reads: dict[str, int] | None = None) -> float:
         """Seconds between a healthy source's polls: the interval, or longer when the reads of
         every source on its ARM subscription would overspend the read budget at the interval
-        (30 instances of two pages each at 1 s would be 60 reads a second: throttled in seconds)."""
+        (30 instances of two pages each at 1 s would be 60 reads a second: throttled in seconds).
+        ``reads``: :meth:`reads_by_budget`, when asking for many sources at once."""
         key = _budget_key(sched.source)
         if key is None or not self.read_budget:
             return self.interval
-        reads = sum(_reads(s.source) for s in self.schedules if _budget_key(s.source) == key)
-        return max(self.interval, reads / self.read_budget)
+        total = (reads if reads is not None else self.reads_by_budget()).get(key, 0)
+        return max(self.interval, total / self.read_budget)
+
+    def reads_by_budget(self) -> dict[str, int]:
+        """Requests a round of polls makes, per read budget (ARM subscription)."""
+        totals: dict[str, int] = {}
+        for s in self.schedules:
+            key = _budget_key(s.source)
+            if key is not None:
+                totals[key] = totals.get(key, 0) + _reads(s.source)
+        return totals
+
+    def periods(self) -> dict[str, float]:
+        """Every source's period by name (one pass)."""
+        reads = self.reads_by_budget()
+        return {s.source.name: self.period(s, reads) for s in self.schedules}
 
     def paced(self) -> float | None:
         """The longest period of a source slowed by the read budget (None when none is)."""
-        longest = max((self.period(s) for s in self.schedules), default=self.interval)
+        longest = max(self.periods().values(), default=self.interval)
         return longest if longest > self.interval + 1e-9 else None
 
     # -------------------------------------------------------------- polling
