@@ -106,7 +106,7 @@ def reference_workload() -> None:
 class MachineReference:
     """The same work timed once a second between refreshes, in the window being measured.
 
-    This VM's speed drifts: 2000 rows of the reference took 4.8 to 8.9 ms within one minute
+    This VM's speed drifts: the same work on 2000 rows took 4.8 to 8.9 ms within one minute
     in one process (other tenants, shared caches). The reference tells a slower machine from
     slower code; its own CPU is kept apart (``spent``) and taken out of the app's figures.
     """

@@ -665,10 +665,10 @@ class AzureClient:
         The same flattened dicts, through a lean pipeline (:meth:`AzureSession.reader`: the same
         auth, retries and transport) and without SDK models: building them and turning them back
         into dicts cost ~0.6 ms per link — 300 ms per refresh at 500 links — and a live view
-        only wants the wire fields. Pages are
-        parsed with orjson when it is installed (~2.5x the standard parser on these pages; the
-        dashboard reads 10 pages a second at 500 links), else with ``json``, and each item is
-        flattened in place: the parsed page is ours, so no second dict per link.
+        only wants the wire fields. Pages are parsed with orjson when it is installed (~2.5x the
+        standard parser on these pages; the dashboard reads 10 pages a second at 500 links), else
+        with ``json``, and each item is flattened in place: the parsed page is ours, so no second
+        dict per link.
         """
         from azure.core.rest import HttpRequest
         from azure.mgmt.sql.operations._operations import (
