@@ -87,9 +87,13 @@ class SourceReport:
     round_trips: int = 1
 
     def to_json(self) -> dict[str, Any]:
-        return {"source": self.source, "kind": self.kind, "at": iso(self.at), "ok": self.ok,
-                "error": self.error, "server_time": iso(self.server_time), "round_trips": self.round_trips,
-                "links": jsonable(self.links)}
+        return jsonable(self.to_record())
+
+    def to_record(self) -> dict[str, Any]:
+        """:meth:`to_json` with its datetimes left as they are (for a serialiser that writes them)."""
+        return {"source": self.source, "kind": self.kind, "at": self.at, "ok": self.ok,
+                "error": self.error, "server_time": self.server_time, "round_trips": self.round_trips,
+                "links": self.links}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> SourceReport:
@@ -277,7 +281,8 @@ def normalize_sql(sets: Sequence[Any], at: dt.datetime, fallback_server: str) ->
             "last_hardened_lsn": None if hardened_lsn is None else str(hardened_lsn),
             "database": db, "sql_server": server, "role": role,
             "connected_state": connected, "replica_health": replica_health,
-            "connect_error": (f"{error_number}: {error_text or ''}".strip(": ") if error_number else None),
+            # free text (the only kind in a report): redacted as it enters, for screen, export and recording
+            "connect_error": (redact(f"{error_number}: {error_text or ''}".strip(": ")) if error_number else None),
             "remote_member": remote_member, "mi": mi_of(remote_url),
             "availability_mode": mode,
             "sync_state": sync_state or local_sync_state, "sync_health": sync_health,
@@ -296,6 +301,11 @@ def normalize_sql(sets: Sequence[Any], at: dt.datetime, fallback_server: str) ->
 
 
 _NO_VALIDITY: dict[str, Any] = {}
+
+
+def _free_text(value: Any) -> Any:
+    """An error text from a source, redacted (see normalize_sql); most are None."""
+    return redact(value) if value else value
 
 
 def normalize_arm(mi_name: str, resource_group: str, links: Iterable[dict[str, Any]], at: dt.datetime,
@@ -321,7 +331,7 @@ def normalize_arm(mi_name: str, resource_group: str, links: Iterable[dict[str, A
                 "seeding_percent": _num(pct) if pct else None,
                 "database": g("databaseName"), "replica_state": g("replicaState"),
                 "sync_health": g("synchronizationHealth"),
-                "connected_state": g("connectedState"), "link_error": g("mostRecentLinkError"),
+                "connected_state": g("connectedState"), "link_error": _free_text(g("mostRecentLinkError")),
                 "cert_expiry": validity.get("expiryDate"), "cert_name": validity.get("certificateName"),
             })
         out[name] = {"databases": dbs, "mi": mi_name, "resource_group": resource_group,

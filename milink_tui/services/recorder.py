@@ -16,7 +16,16 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from milink_tui.engine.dashboard import SourceReport, iso, redact_obj, utcnow
+from milink_tui.engine.dashboard import SourceReport, iso, jsonable, redact_obj, utcnow
+
+try:  # writes datetimes as the ISO text iso() gives (UTC, "Z"), ~7x json.dumps on a 500-link report
+    import orjson
+
+    def _dumps(obj: dict[str, Any]) -> bytes:
+        return orjson.dumps(obj, default=str, option=orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC)
+except ImportError:  # pragma: no cover - orjson is a declared dependency
+    def _dumps(obj: dict[str, Any]) -> bytes:
+        return json.dumps(jsonable(obj), separators=(",", ":"), default=str).encode()
 
 FORMAT = "milink-dashboard-recording"
 VERSION = 1
@@ -35,11 +44,14 @@ class Recorder:
                      **redact_obj(meta or {})})
 
     def _write(self, obj: dict[str, Any]) -> None:
-        self._gz.write((json.dumps(obj, separators=(",", ":"), default=str) + "\n").encode())
+        self._gz.write(_dumps(obj) + b"\n")
         self._gz.flush()  # Z_SYNC_FLUSH: everything so far is readable even if we die now
 
     def write(self, report: SourceReport) -> None:
-        self._write({"type": "report", **redact_obj(report.to_json())})
+        """One report as a line. Its free text was redacted where it entered (normalize_sql,
+        normalize_arm, failure): at 500 links a second pass over every value here cost ~15 ms
+        a refresh, and turning datetimes into text first ~11 ms; orjson writes them itself."""
+        self._write({"type": "report", **report.to_record()})
         self.count += 1
 
     def close(self) -> None:

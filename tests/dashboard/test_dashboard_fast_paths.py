@@ -56,8 +56,9 @@ def reference_normalize_sql(sets: list[list[dict[str, Any]]], at: dt.datetime, f
             "last_hardened_lsn": None if r.get("last_hardened_lsn") is None else str(r["last_hardened_lsn"]),
             "database": db, "sql_server": server, "role": r.get("local_role"),
             "connected_state": r.get("connected_state"), "replica_health": r.get("replica_health"),
-            "connect_error": (f"{r['last_connect_error_number']}: {r.get('last_connect_error_description') or ''}"
-                              .strip(": ") if r.get("last_connect_error_number") else None),
+            "connect_error": (d.redact(f"{r['last_connect_error_number']}: "
+                                       f"{r.get('last_connect_error_description') or ''}".strip(": "))
+                              if r.get("last_connect_error_number") else None),
             "remote_member": r.get("remote_member"), "mi": d._mi_from_url(r.get("remote_url")),
             "availability_mode": r.get("availability_mode_desc"),
             "sync_state": r.get("sync_state") or r.get("local_sync_state"), "sync_health": r.get("sync_health"),
@@ -230,7 +231,8 @@ urls = st.sampled_from([None, "", "tcp://mi-a.abc.database.windows.net:5022;Serv
 def link_row(draw: Any) -> dict[str, Any]:
     r: dict[str, Any] = {c: draw(words) for c in LINK_COLUMNS}
     r.update(link_name=draw(link_names), database_name=draw(st.one_of(st.none(), db_names)),
-             remote_url=draw(urls), last_connect_error_description=draw(st.one_of(st.none(), st.text(max_size=8))),
+             remote_url=draw(urls), last_connect_error_description=draw(st.one_of(
+                 st.none(), st.text(max_size=8), st.just("login failed; Password=hunter2"))),
              last_connect_error_number=draw(st.one_of(st.none(), st.just(0), st.integers(1, 50000))))
     for c in ("log_send_queue_size", "log_send_rate", "redo_queue_size", "redo_rate", "secondary_lag_seconds"):
         r[c] = draw(numbers)

@@ -342,3 +342,33 @@ def test_a_source_polled_less_often_goes_stale_on_its_own_clock() -> None:
     assert not st.stale and not m.views["DAG_Db001"].arm.stale
     m.rebuild(touched, T0 + dt.timedelta(seconds=8))
     assert st.stale and m.views["DAG_Db001"].arm.stale
+
+
+def test_free_text_from_the_sources_is_redacted_as_it_enters(tmp_path) -> None:
+    """Error texts are the only free text in a report: redacted in normalize, so the screen,
+    exports and recordings never carry a secret a server put in one; a recording replays the
+    very reports that were written."""
+    import gzip
+
+    from milink_tui.services.recorder import Recorder, read_recording
+
+    rows = [sql_rows("DAG_a", "a", connected=False)]
+    rows[0]["last_connect_error_description"] = "login failed; Password=hunter2"
+    sql = d.normalize_sql([rows, [], [{"name": "c", "expiry_date": "2027-01-01T00:00:00"}],
+                           [{"server_name": "S", "now_utc": "2026-11-23T12:00:00.123456"}]], T0, "S")
+    assert sql.links["DAG_a"]["databases"][0]["connect_error"] == "41976: login failed; Password=***"
+    arm = d.normalize_arm("mi", "rg", [{"name": "DAG_a", "databases": [
+        {"databaseName": "a", "mostRecentLinkError": "token=abc123 rejected", "lastHardenedTime": "2026-11-23T12:00:00Z"}]}],
+        T0)
+    assert arm.links["DAG_a"]["databases"][0]["link_error"] == "token=*** rejected"
+    fail = d.failure("sql:S", "sql", "PWD=hunter2", T0)
+    path = tmp_path / "rec.jsonl.gz"
+    with Recorder(path, {"note": "secret=xyz"}) as rec:
+        for r in (sql, arm, fail):
+            rec.write(r)
+    text = gzip.open(path, "rt").read()
+    assert "hunter2" not in text and "abc123" not in text and "xyz" not in text
+    header, back = read_recording(path)
+    assert [(r.source, r.kind, r.at, r.ok, r.error, r.server_time) for r in back] == [
+        (r.source, r.kind, r.at, r.ok, r.error, r.server_time) for r in (sql, arm, fail)]
+    assert back[0].links == sql.links and back[1].links == arm.links
