@@ -310,3 +310,18 @@ async def test_the_screen_says_when_arm_reads_are_paced_and_waits_for_them() -> 
         assert await wait_until(pilot, lambda: arm.round_trips == 2)
         assert await wait_until(pilot, lambda: "read limit" not in screen_text(app))
         assert s.model.status[arm.name].stale_after == 0
+
+
+async def test_the_dialogs_fit_an_80x24_terminal() -> None:
+    """Over SSH 80x24 is common: the help and the thresholds dialog stay on screen (they scroll)."""
+    app, _ = fixture_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        s = app.dashboard
+        assert await wait_until(pilot, lambda: s.refreshes >= 1)
+        for key, box in (("f1", "#help"), ("a", "#prompt")):
+            await pilot.press(key)
+            await pilot.pause()
+            region = app.screen.query_one(box).region
+            assert region.x >= 0 and region.y >= 0 and region.right <= 80 and region.bottom <= 24, (key, region)
+            await pilot.press("escape")
+            await pilot.pause()
