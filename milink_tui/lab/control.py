@@ -134,6 +134,17 @@ class Control:
                 f.arm_status_remaining = int(body.get("arm_count", 10))
             if "arm_retry_after" in body:
                 f.arm_retry_after = body["arm_retry_after"]
+            if "arm_limits" in body:
+                f.arm_limits = bool(body["arm_limits"])
+            if "arm_read_limit" in body:  # [bucket, tokens a second], or null for ARM's own
+                limit = body["arm_read_limit"]
+                try:
+                    bucket, rate = (float(limit[0]), float(limit[1])) if limit else (0.0, 0.0)
+                except (TypeError, ValueError, IndexError, KeyError):
+                    return _bad("arm_read_limit: [bucket, tokens a second] or null")
+                if limit and (bucket < 1 or rate <= 0):
+                    return _bad("arm_read_limit: a bucket of at least 1 and a positive rate")
+                f.arm_read_limit = (bucket, rate) if limit else None
             if "fail_next_lro" in body:
                 f.fail_next_lro = body["fail_next_lro"] or None
             if "tds_drop" in body:

@@ -482,6 +482,8 @@ class Faults:
     arm_retry_after: int | None = None
     fail_next_lro: str | None = None  # error code for the next LRO
     tds_drop_next: int = 0  # drop the connection of the next N TDS requests
+    arm_limits: bool = True  # ARM's request token buckets (lab/arm/throttle.py); False: never throttled
+    arm_read_limit: tuple[float, float] | None = None  # (bucket, tokens a second) instead of ARM's 250, 25
 
 
 @dataclass

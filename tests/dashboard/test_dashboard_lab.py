@@ -159,7 +159,7 @@ async def _create_seeding_link(lab: LabProcess, tmp_path: Path) -> None:
     session = AzureSession(SignIn("sp-secret", tenant_id=e["tenant_id"], client_id=e["sp_client_id"],
                                   client_secret=e["sp_client_secret"]),
                            cloud=Cloud.lab(info.arm["base_url"], e["authority"]), ca_file=info.ca_file,
-                           polling_interval=0, retry_total=0, directory=tmp_path / "az")
+                           polling_interval=0.2, retry_total=0, directory=tmp_path / "az")  # as the app polls the lab
     try:
         az = AzureClient(session, progress_interval=0.01)
         mi_info = await az.find_managed_instance("sqlmi-lab-gp", info.arm["subscription_id"])

@@ -276,7 +276,7 @@ def _arm_forced_failover(lab, link_name: str) -> None:
                                            transport=transport) as client:
                 poller = await client.distributed_availability_groups.begin_failover(
                     "rg-milink-lab", "sqlmi-lab-gp", link_name, {"failoverType": "ForcedAllowDataLoss"},
-                    polling_interval=0)
+                    polling_interval=0.1)  # ARM's read limit (25 a second) would throttle a tighter poll
                 result = await poller.result()
                 assert result.instance_link_role == "Primary"
             await cred.close()
@@ -317,3 +317,14 @@ def test_the_lab_stops_when_its_launcher_dies() -> None:
         time.sleep(0.1)
     os.kill(lab_pid, signal.SIGKILL)
     raise AssertionError("the lab kept running after its launcher died")
+
+
+def test_the_control_api_sets_arm_read_limits_and_refuses_nonsense(lab_factory) -> None:
+    lab = lab_factory("linked")
+    faults = control(lab.info.control_url, "/fault", {"arm_read_limit": [5, 1]})
+    assert faults["arm_read_limit"] == [5.0, 1.0] and faults["arm_limits"] is True
+    for bad in ([0, 1], [5, 0], "x", [5]):
+        with pytest.raises(RuntimeError, match="HTTP 400.*arm_read_limit"):
+            control(lab.info.control_url, "/fault", {"arm_read_limit": bad})
+    faults = control(lab.info.control_url, "/fault", {"arm_read_limit": None, "arm_limits": False})
+    assert faults["arm_read_limit"] is None and faults["arm_limits"] is False

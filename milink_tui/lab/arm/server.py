@@ -31,6 +31,7 @@ from .entra import DEFAULT_SP_CLIENT_ID, MANAGEMENT_AUDIENCES, FakeEntra
 from .errors import ArmError, invalid_content
 from .lro import LroManager
 from .routing import ArmState, Ctx, Router, normalise_path
+from .throttle import LIMITS, Throttle, Throttled
 
 log = logging.getLogger(__name__)
 UTC = dt.timezone.utc
@@ -52,6 +53,7 @@ class ArmApp:
         self.ops = ops
         self.entra = entra
         self.state = ArmState(lro=lro, entra=entra, page_size=page_size)
+        self.throttle = Throttle()  # ARM's read/write/delete token buckets (faults.arm_limits)
         self.router = build_router()
         self.audiences: tuple[str, ...] = MANAGEMENT_AUDIENCES
         self.requests: deque[dict[str, Any]] = deque(maxlen=2000)
@@ -84,6 +86,8 @@ class ArmApp:
                            f"'{request_id}', request correlation id '{correlation}'.")
             response = err.response()
             entry["error"] = err.code
+        for name, value in entry.pop("ratelimit", {}).items():
+            response.headers[name] = value
         response.headers["x-ms-request-id"] = request_id
         response.headers["x-ms-correlation-request-id"] = correlation
         if client_id:
@@ -104,6 +108,7 @@ class ArmApp:
         if not path.lower().startswith("/metadata/"):
             claims = self.entra.verify_bearer(request.headers.get("Authorization"), self.audiences)
             self._storm()
+            self._limit(request.method, path, claims, entry)
         version = request.query.get("api-version")
         route, params = self.router.match(request.method, path)
         version = api_versions.check(version, route.kind, route.type_name)
@@ -121,6 +126,23 @@ class ArmApp:
                   origin=f"{request.scheme}://{request.host}", claims=claims)
         with self.world.lock:
             return route.handler(ctx)
+
+    def _limit(self, method: str, path: str, claims: dict[str, Any], entry: dict[str, Any]) -> None:
+        """ARM's token buckets (throttle.py): the remaining counts go on the answer; empty, a 429."""
+        parts = path.split("/")
+        subscription = parts[2] if len(parts) > 2 and parts[1].lower() == "subscriptions" else None
+        principal = str(claims.get("oid") or claims.get("appid") or claims.get("sub") or "")
+        with self.world.lock:
+            f = self.world.faults
+            limits = None if not f.arm_limits else (
+                {**LIMITS, "reads": tuple(f.arm_read_limit)} if f.arm_read_limit else LIMITS)
+            try:
+                entry["ratelimit"] = self.throttle.take(method, subscription, principal, limits)
+            except Throttled as t:
+                raise ArmError(429, "SubscriptionRequestsThrottled",
+                               f"Number of '{t.kind}' requests for subscription '{subscription}' actor "
+                               f"'{principal}' exceeded. Please try again after '{t.retry_after}' seconds.",
+                               headers={"Retry-After": str(t.retry_after), **t.headers}) from None
 
     def _storm(self) -> None:
         """faults.arm_status + arm_status_remaining: answer that status for the next N requests."""
